@@ -1,0 +1,100 @@
+import { randomUUID } from "node:crypto";
+import { unavailable } from "../errors/errdefs.js";
+import type { EventContext } from "../events/envelope.js";
+import { subjectOfEvent } from "../events/event-subject.js";
+import { WrongExpectedSequenceError, type EventStore, type Expectation } from "../events/event-store.js";
+import type { Logger } from "../observability/logger.js";
+import type { ProjectionRuntime } from "../projections/runtime.js";
+import type { Append, CommandContext, CommandDefinition, Reply } from "./command.js";
+import type { Payload } from "./payload.js";
+
+/** Who sent a command, and under which ids. */
+export interface CommandMeta {
+  commandId: string;
+  correlationId: string;
+  actor: string;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Runs a command: read the views → decide → append with OCC → reply with the rv.
+ * On an OCC conflict it waits until the views have applied what it raced with,
+ * then decides again (bounded), so a caller never sees a lost update.
+ */
+export class CommandRunner {
+  constructor(
+    private readonly store: EventStore,
+    private readonly runtime: ProjectionRuntime,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly maxAttempts = 25,
+  ) {}
+
+  async run<P, R>(def: CommandDefinition<P, R>, namespace: string, payload: Payload, meta: CommandMeta): Promise<Reply<R>> {
+    const params = def.parse(payload, namespace);
+    const subject = def.subject(namespace, params);
+    for (let attempt = 1; ; attempt++) {
+      const views = this.runtime.views;
+      const ctx: CommandContext = {
+        namespace,
+        views,
+        now: this.clock.now().toISOString(),
+        appliedRv: this.runtime.applied(namespace),
+      };
+      const head = views.heads.get(subject);
+      if (head && head.causationId === meta.commandId) {
+        return { rv: head.seq, result: def.replay(ctx, params) };
+      }
+      const decision = def.decide(ctx, params);
+      if (decision.appends.length === 0) return { rv: ctx.appliedRv, result: decision.result };
+      try {
+        const rv = await this.appendAll(namespace, decision.appends, meta);
+        return { rv, result: decision.result };
+      } catch (err) {
+        if (!(err instanceof WrongExpectedSequenceError)) throw err;
+        if (attempt >= this.maxAttempts) {
+          throw unavailable(`${def.resource} ${def.verb}: gave up after ${attempt} concurrent-write conflicts`);
+        }
+        this.log.debug("occ conflict, deciding again", { subject: err.subject, actual: err.actual, attempt });
+        const target = err.actual > 0 ? err.actual : await this.store.lastSequence(namespace);
+        await this.runtime.waitFor(namespace, target);
+      }
+    }
+  }
+
+  /**
+   * Appends the decided events in order. The last one is the command's own
+   * event and carries the command id as `Nats-Msg-Id`; earlier ones (an
+   * implicit namespace creation, what a namespace delete drops) get derived ids,
+   * so a retry that no longer needs them cannot be mistaken for a duplicate.
+   */
+  private async appendAll(namespace: string, appends: readonly Append[], meta: CommandMeta): Promise<number> {
+    let previous: number | undefined;
+    for (let i = 0; i < appends.length; i++) {
+      const { event } = appends[i]!;
+      let expect: Expectation = appends[i]!.expect;
+      // A chain of namespace-wide expectations: each follows the one before it.
+      if (previous !== undefined && "lastSequence" in expect) expect = { lastSequence: previous };
+      const subject = subjectOfEvent(namespace, event);
+      const primary = i === appends.length - 1;
+      const context: EventContext = {
+        eventId: randomUUID(),
+        correlationId: meta.correlationId,
+        causationId: meta.commandId,
+        actor: meta.actor,
+      };
+      const result = await this.store.append(
+        namespace,
+        { event, subject, expect, msgId: primary ? meta.commandId : `${meta.commandId}:${event.type}:${subject}` },
+        context,
+      );
+      previous = result.seq;
+    }
+    return previous!;
+  }
+}

@@ -1,0 +1,62 @@
+import type { DomainEvent } from "../events/catalog.js";
+import type { Expectation } from "../events/event-store.js";
+import type { ViewStore } from "../projections/view-store.js";
+import type { Payload } from "./payload.js";
+
+/** What a command handler may read while deciding: the views, never the log. */
+export interface CommandContext {
+  namespace: string;
+  views: ViewStore;
+  /** The service clock's reading for this attempt (RFC 3339). */
+  now: string;
+  /** The namespace stream's sequence the views have applied: the namespace-wide OCC expectation. */
+  appliedRv: number;
+}
+
+/** One event to append, with the expectation it was decided under. */
+export interface Append {
+  event: DomainEvent;
+  expect: Expectation;
+}
+
+export interface Decision<R> {
+  appends: Append[];
+  /** What the reply carries (the resulting record, usually). */
+  result: R;
+}
+
+/**
+ * A command: parse the payload, decide from the views, append. `decide` is the
+ * only place a resource's rules run; it throws a PurserError to refuse.
+ */
+export interface CommandDefinition<P, R> {
+  readonly resource: string;
+  readonly verb: string;
+  /** Payload shape checks (InvalidArgument); runs once, before any read. */
+  parse(payload: Payload, namespace: string): P;
+  /**
+   * The subject of the object the command changes. When its last event came
+   * from the same command id, the command was already applied: the reply is
+   * replayed instead of deciding again.
+   */
+  subject(namespace: string, params: P): string;
+  decide(ctx: CommandContext, params: P): Decision<R>;
+  /** The reply of an already-applied command (see {@link subject}). */
+  replay(ctx: CommandContext, params: P): R;
+}
+
+/** A query: parse, then read the views (after they reach the caller's minimum rv). */
+export interface QueryDefinition<P, R> {
+  readonly resource: string;
+  readonly verb: string;
+  /** Global queries live on `purser.v1._global.…` and take no namespace. */
+  readonly global?: boolean;
+  parse(payload: Payload, namespace: string): P;
+  run(views: ViewStore, namespace: string, params: P): R;
+}
+
+/** Shapes a command or query reply. */
+export interface Reply<R> {
+  rv: number;
+  result: R;
+}

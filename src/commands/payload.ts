@@ -1,0 +1,73 @@
+import { invalidArgument } from "../errors/errdefs.js";
+
+/**
+ * Shape checks for request payloads. Every request body is decoded msgpack of
+ * unknown shape; these turn it into typed values or an InvalidArgument that
+ * names the field, before anything is decided or appended.
+ */
+export type Payload = Record<string, unknown>;
+
+export function asPayload(value: unknown): Payload {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) {
+    throw invalidArgument("request payload must be a map");
+  }
+  return value as Payload;
+}
+
+export function requiredString(p: Payload, field: string): string {
+  const v = p[field];
+  if (v === undefined || v === null) throw invalidArgument(`request field ${JSON.stringify(field)} is required`);
+  if (typeof v !== "string") throw invalidArgument(`request field ${JSON.stringify(field)} must be a string`);
+  return v;
+}
+
+export function optionalString(p: Payload, field: string): string | undefined {
+  const v = p[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw invalidArgument(`request field ${JSON.stringify(field)} must be a string`);
+  return v;
+}
+
+export function optionalBoolean(p: Payload, field: string): boolean | undefined {
+  const v = p[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "boolean") throw invalidArgument(`request field ${JSON.stringify(field)} must be a boolean`);
+  return v;
+}
+
+export function optionalInteger(p: Payload, field: string): number | undefined {
+  const v = p[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "bigint") return optionalInteger({ [field]: Number(v) }, field);
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) {
+    throw invalidArgument(`request field ${JSON.stringify(field)} must be an integer`);
+  }
+  return v;
+}
+
+/** A map of strings to strings (labels, annotations). */
+export function stringMap(p: Payload, field: string): Record<string, string> {
+  const v = p[field];
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v) || v instanceof Uint8Array) {
+    throw invalidArgument(`request field ${JSON.stringify(field)} must be a map of strings`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof val !== "string") {
+      throw invalidArgument(`request field ${JSON.stringify(field)} must be a map of strings (key ${JSON.stringify(k)})`);
+    }
+    out[k] = val;
+  }
+  return out;
+}
+
+export function stringList(p: Payload, field: string): string[] {
+  const v = p[field];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+    throw invalidArgument(`request field ${JSON.stringify(field)} must be a list of strings`);
+  }
+  return v as string[];
+}

@@ -1,0 +1,193 @@
+import { randomUUID } from "node:crypto";
+import {
+  JetStreamApiError,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { DomainEvent } from "./catalog.js";
+import { encodeEventBody, eventHeaders, type EventContext } from "./envelope.js";
+import { namespaceOfStream, streamName, streamPrefix, streamSubjects } from "./subjects.js";
+
+/** The optimistic-concurrency expectation of one append. */
+export type Expectation =
+  | { lastSubjectSequence: number }
+  | { lastSequence: number }
+  | { none: true };
+
+export interface PendingEvent {
+  event: DomainEvent;
+  subject: string;
+  expect: Expectation;
+  /** `Nats-Msg-Id`: a retried command appends once within the duplicate window. */
+  msgId: string;
+}
+
+export interface AppendResult {
+  seq: number;
+  duplicate: boolean;
+}
+
+/** An append was refused because the stream or subject moved on (OCC). */
+export class WrongExpectedSequenceError extends Error {
+  override readonly name = "WrongExpectedSequenceError";
+  constructor(
+    readonly stream: string,
+    readonly subject: string,
+    readonly expected: Expectation,
+    /** The sequence the server reported as current. */
+    readonly actual: number,
+  ) {
+    super(`wrong last sequence on ${subject}: expected ${JSON.stringify(expected)}, actual ${actual}`);
+  }
+}
+
+export interface EventStoreOptions {
+  /** Replicas of each namespace stream (3 on a cluster). */
+  replicas: number;
+  /** JetStream duplicate window for `Nats-Msg-Id`, in milliseconds. */
+  duplicateWindowMs: number;
+}
+
+export const defaultEventStoreOptions: EventStoreOptions = { replicas: 1, duplicateWindowMs: 120_000 };
+
+/**
+ * The thin adapter between purser and JetStream: one stream per namespace,
+ * appends with OCC and message ids, and the stream listing projections need.
+ */
+export class EventStore {
+  readonly js: JetStreamClient;
+  private jsmPromise: Promise<JetStreamManager> | undefined;
+  private readonly knownStreams = new Set<string>();
+  private readonly streamCreatedListeners: Array<(namespace: string) => void> = [];
+
+  constructor(
+    readonly nc: NatsConnection,
+    private readonly options: EventStoreOptions = defaultEventStoreOptions,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  manager(): Promise<JetStreamManager> {
+    this.jsmPromise ??= jetstreamManager(this.nc);
+    return this.jsmPromise;
+  }
+
+  /** Called when this process creates a namespace stream, so projections pick it up at once. */
+  onStreamCreated(listener: (namespace: string) => void): void {
+    this.streamCreatedListeners.push(listener);
+  }
+
+  /** Creates the namespace's stream if it does not exist (idempotent across processes). */
+  async ensureStream(namespace: string): Promise<void> {
+    const name = streamName(namespace);
+    if (this.knownStreams.has(name)) return;
+    const jsm = await this.manager();
+    try {
+      await jsm.streams.info(name);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== 10059) throw err;
+      await jsm.streams.add({
+        name,
+        subjects: streamSubjects(namespace),
+        storage: StorageType.File,
+        num_replicas: this.options.replicas,
+        allow_direct: true,
+        duplicate_window: this.options.duplicateWindowMs * 1_000_000,
+        description: `purser events of namespace ${JSON.stringify(namespace)}`,
+      });
+      for (const l of this.streamCreatedListeners) l(namespace);
+    }
+    this.knownStreams.add(name);
+  }
+
+  /** Whether the namespace has a stream (i.e. has ever been written to). */
+  async hasStream(namespace: string): Promise<boolean> {
+    const name = streamName(namespace);
+    if (this.knownStreams.has(name)) return true;
+    const jsm = await this.manager();
+    try {
+      await jsm.streams.info(name);
+      this.knownStreams.add(name);
+      return true;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === 10059) return false;
+      throw err;
+    }
+  }
+
+  /** The last sequence of the namespace's stream (0 when empty or absent). */
+  async lastSequence(namespace: string): Promise<number> {
+    const jsm = await this.manager();
+    try {
+      const info = await jsm.streams.info(streamName(namespace));
+      return info.state.last_seq;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === 10059) return 0;
+      throw err;
+    }
+  }
+
+  /** Namespaces that have a stream. */
+  async listNamespaces(): Promise<string[]> {
+    const jsm = await this.manager();
+    const out: string[] = [];
+    for await (const name of jsm.streams.names(`${"purser.ev"}.>`)) {
+      if (!name.startsWith(streamPrefix)) continue;
+      const ns = namespaceOfStream(name);
+      if (ns !== undefined) out.push(ns);
+    }
+    return out.sort();
+  }
+
+  /**
+   * Appends one event with its expectation. Throws
+   * {@link WrongExpectedSequenceError} when the expectation does not hold.
+   */
+  async append(namespace: string, pending: PendingEvent, context: EventContext): Promise<AppendResult> {
+    await this.ensureStream(namespace);
+    const expect =
+      "lastSubjectSequence" in pending.expect
+        ? { lastSubjectSequence: pending.expect.lastSubjectSequence }
+        : "lastSequence" in pending.expect
+          ? { lastSequence: pending.expect.lastSequence }
+          : {};
+    const body = encodeEventBody(pending.event);
+    const headers = eventHeaders(pending.event, namespace, context);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const ack = await this.js.publish(pending.subject, body, { msgID: pending.msgId, expect, headers });
+        return { seq: ack.seq, duplicate: ack.duplicate };
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === 10071) {
+          const m = /wrong last sequence: (\d+)/.exec(err.message);
+          throw new WrongExpectedSequenceError(
+            streamName(namespace),
+            pending.subject,
+            pending.expect,
+            m ? Number(m[1]) : -1,
+          );
+        }
+        // No responders: the stream vanished (deleted by an operator) since we cached it.
+        if (isNoResponders(err) && attempt === 0) {
+          this.knownStreams.delete(streamName(namespace));
+          await this.ensureStream(namespace);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+}
+
+export function newEventContext(causationId: string, correlationId: string, actor: string): EventContext {
+  return { eventId: randomUUID(), causationId, correlationId, actor };
+}
+
+/** v3 reports "no stream captures this subject" as a misleading JetStreamNotEnabled error. */
+function isNoResponders(err: unknown): boolean {
+  return err instanceof Error && err.constructor.name === "JetStreamNotEnabled";
+}

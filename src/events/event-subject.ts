@@ -1,0 +1,16 @@
+import type { DomainEvent } from "./catalog.js";
+import { eventSubject, namespaceSubject, ObjectKind } from "./subjects.js";
+
+/** The subject an event is appended to: its object's subject in the namespace's stream. */
+export function subjectOfEvent(namespace: string, event: DomainEvent): string {
+  switch (event.type) {
+    case "NamespaceCreated":
+    case "NamespaceUpdated":
+    case "NamespaceDeleted":
+      return namespaceSubject(namespace);
+    case "LeaseDeleted":
+      return eventSubject(namespace, ObjectKind.Lease, event.data.id);
+    case "IngestAborted":
+      return eventSubject(namespace, ObjectKind.Ingest, event.data.ref);
+  }
+}

@@ -1,0 +1,15 @@
+import type { StoredEvent } from "../events/envelope.js";
+import type { ViewStore } from "./view-store.js";
+
+/**
+ * A fold of events into LMDB views. `apply` runs inside the batch's write
+ * transaction (together with the checkpoint), so it must be synchronous, must
+ * not do I/O other than the views, and must be deterministic: a rebuild from the
+ * log has to produce exactly the rows that live processing produced.
+ */
+export interface Projection {
+  readonly name: string;
+  /** The named databases this projection writes (dumped by rebuild comparisons). */
+  readonly databases: readonly string[];
+  apply(views: ViewStore, stored: StoredEvent): void;
+}

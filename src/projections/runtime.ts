@@ -1,0 +1,256 @@
+import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import type { Subscription } from "@nats-io/nats-core";
+import { unavailable } from "../errors/errdefs.js";
+import type { StoredEvent } from "../events/envelope.js";
+import type { EventStore } from "../events/event-store.js";
+import { storedEventFromMsg } from "../events/stored-event.js";
+import { namespaceOfStream, streamName } from "../events/subjects.js";
+import type { Logger } from "../observability/logger.js";
+import type { Projection } from "./projection.js";
+import type { ViewStore, ViewStoreHolder } from "./view-store.js";
+
+export interface RuntimeOptions {
+  /** Most events applied in one LMDB write transaction. */
+  maxBatch: number;
+  /** Pull credit of each stream's consumer: bounds what is buffered in memory. */
+  maxInFlight: number;
+  /** How often to look for namespace streams created by other processes (advisories are best-effort). */
+  rescanIntervalMs: number;
+  /** Name of the checkpoint family (one per projection runtime). */
+  checkpointName: string;
+}
+
+export const defaultRuntimeOptions: RuntimeOptions = {
+  maxBatch: 1000,
+  maxInFlight: 2000,
+  rescanIntervalMs: 5000,
+  checkpointName: "views",
+};
+
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+}
+
+interface StreamFeed {
+  namespace: string;
+  stream: string;
+  messages?: ConsumerMessages;
+  applied: number;
+  waiters: Waiter[];
+  stopped: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * Consumes every namespace stream with an ordered consumer starting after its
+ * checkpoint and folds batches of events into LMDB: the view rows, the subject
+ * heads and the checkpoint commit in one transaction, so after a crash it
+ * resumes without skipping or repeating an event.
+ */
+export class ProjectionRuntime {
+  private readonly feeds = new Map<string, StreamFeed>();
+  private advisories?: Subscription;
+  private rescanTimer?: NodeJS.Timeout;
+  private running = false;
+  /** Called after each applied batch (the GC scheduler and event followers listen). */
+  private readonly batchListeners: Array<(events: readonly StoredEvent[]) => void> = [];
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly holder: ViewStoreHolder,
+    private readonly projections: readonly Projection[],
+    private readonly log: Logger,
+    private readonly options: RuntimeOptions = defaultRuntimeOptions,
+  ) {}
+
+  get views(): ViewStore {
+    return this.holder.current;
+  }
+
+  onBatch(listener: (events: readonly StoredEvent[]) => void): void {
+    this.batchListeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.store.onStreamCreated((ns) => this.track(ns));
+    // Streams created by other processes: the advisory is immediate, the rescan a safety net.
+    this.advisories = this.store.nc.subscribe("$JS.EVENT.ADVISORY.STREAM.CREATED.>", {
+      callback: (_err, msg) => {
+        const stream = msg.subject.split(".").pop() ?? "";
+        const ns = namespaceOfStream(stream);
+        if (ns !== undefined) this.track(ns);
+      },
+    });
+    await this.rescan();
+    this.rescanTimer = setInterval(() => {
+      this.rescan().catch((err) => this.log.warn("stream rescan failed", { err }));
+    }, this.options.rescanIntervalMs);
+    this.rescanTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.advisories?.unsubscribe();
+    const feeds = [...this.feeds.values()];
+    for (const f of feeds) {
+      f.stopped = true;
+      f.messages?.stop();
+    }
+    await Promise.allSettled(feeds.map((f) => f.done));
+    this.feeds.clear();
+  }
+
+  async rescan(): Promise<void> {
+    for (const ns of await this.store.listNamespaces()) this.track(ns);
+  }
+
+  /** Starts consuming a namespace's stream if this runtime is not already. */
+  track(namespace: string): void {
+    if (!this.running) return;
+    const stream = streamName(namespace);
+    if (this.feeds.has(stream)) return;
+    const feed: StreamFeed = {
+      namespace,
+      stream,
+      applied: this.views.checkpoint(this.options.checkpointName, stream),
+      waiters: [],
+      stopped: false,
+      done: Promise.resolve(),
+    };
+    this.feeds.set(stream, feed);
+    feed.done = this.consume(feed);
+  }
+
+  /** The last sequence of the namespace's stream applied to the views (0 if none). */
+  applied(namespace: string): number {
+    const feed = this.feeds.get(streamName(namespace));
+    return feed ? feed.applied : this.views.checkpoint(this.options.checkpointName, streamName(namespace));
+  }
+
+  /**
+   * Resolves once the views have applied the namespace's stream up to `seq`;
+   * Unavailable after `timeoutMs`.
+   */
+  async waitFor(namespace: string, seq: number, timeoutMs = 5000): Promise<void> {
+    if (seq <= 0 || this.applied(namespace) >= seq) return;
+    this.track(namespace);
+    const feed = this.feeds.get(streamName(namespace));
+    if (!feed) throw unavailable(`views are not running`);
+    if (feed.applied >= seq) return;
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { seq, resolve: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        feed.waiters = feed.waiters.filter((w) => w !== waiter);
+        reject(unavailable(`views of namespace ${JSON.stringify(namespace)} have not reached rv ${seq} after ${timeoutMs}ms (at ${feed.applied})`));
+      }, timeoutMs);
+      feed.waiters.push(waiter);
+    });
+  }
+
+  /** Waits until every namespace stream is applied up to its last sequence at the time of the call. */
+  async catchUp(timeoutMs = 30_000): Promise<void> {
+    await this.rescan();
+    const namespaces = await this.store.listNamespaces();
+    await Promise.all(
+      namespaces.map(async (ns) => this.waitFor(ns, await this.store.lastSequence(ns), timeoutMs)),
+    );
+  }
+
+  private async consume(feed: StreamFeed): Promise<void> {
+    let backoffMs = 100;
+    while (!feed.stopped && this.running) {
+      try {
+        const consumer = await this.store.js.consumers.get(feed.stream, {
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: feed.applied + 1,
+        });
+        const messages = await consumer.consume({ max_messages: this.options.maxInFlight });
+        feed.messages = messages;
+        if (feed.stopped) messages.stop();
+        let batch: JsMsg[] = [];
+        let scheduled = false;
+        const flush = () => {
+          scheduled = false;
+          if (batch.length === 0) return;
+          const b = batch;
+          batch = [];
+          this.applyBatch(feed, b);
+        };
+        for await (const m of messages) {
+          if (m.seq <= feed.applied) continue; // redelivered after an ordered-consumer reset
+          batch.push(m);
+          if (batch.length >= this.options.maxBatch) flush();
+          else if (!scheduled) {
+            // Messages already buffered are yielded in microtasks; setImmediate runs
+            // after they are drained, so a burst becomes one transaction.
+            scheduled = true;
+            setImmediate(() => {
+              try {
+                flush();
+              } catch (err) {
+                messages.stop(err as Error);
+              }
+            });
+          }
+        }
+        flush();
+        backoffMs = 100;
+      } catch (err) {
+        feed.messages?.stop();
+        if (feed.stopped || !this.running) break;
+        this.log.error("projection consumer failed; restarting from checkpoint", { stream: feed.stream, err });
+        feed.applied = this.views.checkpoint(this.options.checkpointName, feed.stream);
+        await new Promise((r) => setTimeout(r, backoffMs));
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      }
+    }
+  }
+
+  /** Applies a batch in one LMDB transaction: rows, heads and checkpoint. */
+  private applyBatch(feed: StreamFeed, batch: JsMsg[]): void {
+    const views = this.views;
+    const key = `${this.options.checkpointName}/${feed.stream}`;
+    const applied: StoredEvent[] = [];
+    let last = feed.applied;
+    views.root.transactionSync(() => {
+      for (const m of batch) {
+        if (m.seq !== last + 1 && last !== 0) {
+          // JetStream sequences of a stream we never purge are contiguous; a gap
+          // means messages were removed by hand. Say so, and carry on.
+          this.log.warn("gap in stream sequence", { stream: feed.stream, expected: last + 1, got: m.seq });
+        }
+        last = m.seq;
+        let stored: StoredEvent;
+        try {
+          stored = storedEventFromMsg(feed.namespace, m);
+        } catch (err) {
+          // Something that is not a purser event was published on our subjects:
+          // it cannot be applied, and it must not stop the views.
+          this.log.error("skipping undecodable event", { stream: feed.stream, seq: m.seq, err });
+          continue;
+        }
+        for (const p of this.projections) p.apply(views, stored);
+        views.heads.putSync(stored.subject, { seq: stored.seq, causationId: stored.context.causationId });
+        applied.push(stored);
+      }
+      views.checkpoints.putSync(key, last);
+    });
+    feed.applied = last;
+    if (feed.waiters.length > 0) {
+      const ready = feed.waiters.filter((w) => w.seq <= last);
+      feed.waiters = feed.waiters.filter((w) => w.seq > last);
+      for (const w of ready) w.resolve();
+    }
+    for (const l of this.batchListeners) {
+      try {
+        l(applied);
+      } catch (err) {
+        this.log.error("batch listener failed", { err });
+      }
+    }
+  }
+}

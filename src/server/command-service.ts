@@ -1,0 +1,173 @@
+import { randomUUID } from "node:crypto";
+import { decode, encode } from "@msgpack/msgpack";
+import type { Msg, NatsConnection } from "@nats-io/nats-core";
+import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
+import type { CommandDefinition, QueryDefinition } from "../commands/command.js";
+import type { CommandRunner } from "../commands/command-runner.js";
+import { asPayload, type Payload } from "../commands/payload.js";
+import { ErrorKind, invalidArgument, PurserError } from "../errors/errdefs.js";
+import { errorHeaders } from "../errors/wire.js";
+import { decodeToken } from "../events/token-encoding.js";
+import { commandEndpointSubject, globalSubject, parseCommandSubject } from "../events/subjects.js";
+import type { Logger } from "../observability/logger.js";
+import type { ProjectionRuntime } from "../projections/runtime.js";
+import { identifierError } from "../validation/identifiers.js";
+import { RequestHeader } from "./request-headers.js";
+
+export const serviceName = "purser";
+export const serviceVersion = "0.1.0";
+/** Every purser process answers in this queue group, so each request is served once. */
+export const serviceQueue = "purser";
+
+export interface ServiceOptions {
+  /** How long a query waits for the views to reach its minimum rv. */
+  minRvTimeoutMs: number;
+}
+
+/**
+ * The request/reply front of purser on the NATS services framework (`$SRV`
+ * discovery and stats). Each endpoint decodes the msgpack payload, runs a
+ * command or query, and answers `{rv, result}` or an error (errors/wire.ts).
+ * Nothing a client sends can crash it: every failure becomes an error reply.
+ */
+export class CommandService {
+  private service?: Service;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly runner: CommandRunner,
+    private readonly runtime: ProjectionRuntime,
+    private readonly log: Logger,
+    private readonly options: ServiceOptions = { minRvTimeoutMs: 5000 },
+  ) {}
+
+  async start(commands: readonly CommandDefinition<any, any>[], queries: readonly QueryDefinition<any, any>[]): Promise<void> {
+    const svcm = new Svcm(this.nc);
+    this.service = await svcm.add({
+      name: serviceName,
+      version: serviceVersion,
+      description: "purser: containerd's metadata plane, event-sourced on JetStream",
+      queue: serviceQueue,
+    });
+    for (const def of commands) {
+      this.service.addEndpoint(`${def.resource}-${def.verb}`, {
+        subject: commandEndpointSubject(def.resource, def.verb),
+        handler: (err, msg) => void this.handle(err, msg, (payload, ns) => this.runCommand(def, ns, payload, msg)),
+        metadata: { kind: "command" },
+      });
+    }
+    for (const def of queries) {
+      this.service.addEndpoint(`${def.resource}-${def.verb}`, {
+        subject: def.global ? globalSubject(def.resource, def.verb) : commandEndpointSubject(def.resource, def.verb),
+        handler: (err, msg) => void this.handle(err, msg, (payload, ns) => this.runQuery(def, ns, payload, msg)),
+        metadata: { kind: "query" },
+      });
+    }
+  }
+
+  /** Adds one more endpoint with its own handling (used for system operations such as rebuild). */
+  addRawEndpoint(name: string, subject: string, run: (payload: Payload, msg: Msg) => Promise<unknown>): void {
+    if (!this.service) throw new Error("service not started");
+    this.service.addEndpoint(name, {
+      subject,
+      handler: (err, msg) => void this.handle(err, msg, (payload) => run(payload, msg)),
+      metadata: { kind: "system" },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.service?.stop();
+  }
+
+  private async handle(
+    err: Error | null,
+    msg: ServiceMsg,
+    run: (payload: Payload, namespace: string) => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      if (err) throw err;
+      let raw: unknown;
+      try {
+        raw = msg.data.length === 0 ? {} : decode(msg.data);
+      } catch {
+        throw invalidArgument("request payload is not valid msgpack");
+      }
+      const payload = asPayload(raw);
+      const parsed = parseCommandSubject(msg.subject);
+      const reply = await run(payload, parsed?.namespace ?? "");
+      msg.respond(encode(reply, { ignoreUndefined: true }));
+    } catch (e) {
+      const error = toPurserError(e);
+      if (error.kind === ErrorKind.Unknown) this.log.error("request failed", { subject: msg.subject, err: e });
+      msg.respond(new Uint8Array(0), { headers: errorHeaders(error) });
+    }
+  }
+
+  private runCommand(def: CommandDefinition<unknown, unknown>, namespace: string, payload: Payload, msg: Msg) {
+    checkNamespaceToken(msg.subject);
+    if (def.resource !== "namespaces") requireNamespace(namespace);
+    const h = msg.headers;
+    const commandId = nonEmpty(h?.get(RequestHeader.CommandId)) ?? randomUUID();
+    return this.runner.run(def, namespace, payload, {
+      commandId,
+      correlationId: nonEmpty(h?.get(RequestHeader.CorrelationId)) ?? commandId,
+      actor: nonEmpty(h?.get(RequestHeader.Actor)) ?? "anonymous",
+    });
+  }
+
+  private async runQuery(def: QueryDefinition<unknown, unknown>, namespace: string, payload: Payload, msg: Msg) {
+    const minRv = msg.headers?.get(RequestHeader.MinRv) ?? "";
+    if (def.global) {
+      for (const [ns, rv] of parseGlobalMinRv(minRv)) await this.runtime.waitFor(ns, rv, this.options.minRvTimeoutMs);
+    } else {
+      checkNamespaceToken(msg.subject);
+      if (def.resource !== "namespaces") requireNamespace(namespace);
+      const rv = minRv === "" ? 0 : Number(minRv);
+      if (!Number.isSafeInteger(rv) || rv < 0) throw invalidArgument(`${RequestHeader.MinRv} must be a non-negative integer`);
+      await this.runtime.waitFor(namespace, rv, this.options.minRvTimeoutMs);
+    }
+    const params = def.parse(payload, namespace);
+    return { rv: def.global ? 0 : this.runtime.applied(namespace), result: def.run(this.runtime.views, namespace, params) };
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/** A namespace token that does not decode is refused before anything runs. */
+function checkNamespaceToken(subject: string): void {
+  if (!parseCommandSubject(subject)) {
+    const token = subject.split(".")[2] ?? "";
+    try {
+      decodeToken(token);
+    } catch {
+      throw invalidArgument(`namespace token ${JSON.stringify(token)} is not a valid encoding`);
+    }
+  }
+}
+
+/** containerd `namespaces.NamespaceRequired`. */
+function requireNamespace(namespace: string): void {
+  if (namespace === "") throw new PurserError(ErrorKind.FailedPrecondition, "namespace is required");
+  const err = identifierError(namespace);
+  if (err) throw err.wrap("namespace validation");
+}
+
+function parseGlobalMinRv(value: string): Array<[string, number]> {
+  if (value === "") return [];
+  return value.split(",").map((pair) => {
+    const at = pair.lastIndexOf("=");
+    const rv = Number(pair.slice(at + 1));
+    if (at <= 0 || !Number.isSafeInteger(rv) || rv < 0) {
+      throw invalidArgument(`${RequestHeader.MinRv} must be <namespace>=<rv>,… for a global query`);
+    }
+    return [pair.slice(0, at), rv];
+  });
+}
+
+export function toPurserError(err: unknown): PurserError {
+  if (err instanceof PurserError) return err;
+  const text = err instanceof Error ? err.message : String(err);
+  return new PurserError(ErrorKind.Unknown, `internal error: ${text}`, { cause: err });
+}
