@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
+import { inject, injectable } from "tsyringe";
 import { unavailable } from "../errors/errdefs.js";
+import { Tokens } from "../tokens.js";
 import type { EventContext } from "../events/envelope.js";
 import { subjectOfEvent } from "../events/event-subject.js";
-import { WrongExpectedSequenceError, type EventStore, type Expectation } from "../events/event-store.js";
+import { EventStore, WrongExpectedSequenceError, type Expectation } from "../events/event-store.js";
 import type { Logger } from "../observability/logger.js";
-import type { ProjectionRuntime } from "../projections/runtime.js";
+import { ProjectionRuntime } from "../projections/runtime.js";
 import type { Append, CommandContext, CommandDefinition, Reply } from "./command.js";
 import type { Payload } from "./payload.js";
 
@@ -21,18 +23,21 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/** Conflicts a command absorbs before it answers Unavailable. */
+const maxAttempts = 25;
+
 /**
  * Runs a command: read the views → decide → append with OCC → reply with the rv.
  * On an OCC conflict it waits until the views have applied what it raced with,
  * then decides again (bounded), so a caller never sees a lost update.
  */
+@injectable()
 export class CommandRunner {
   constructor(
-    private readonly store: EventStore,
-    private readonly runtime: ProjectionRuntime,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private readonly maxAttempts = 25,
+    @inject(Tokens.EventStore) private readonly store: EventStore,
+    @inject(Tokens.ProjectionRuntime) private readonly runtime: ProjectionRuntime,
+    @inject(Tokens.Clock) private readonly clock: Clock,
+    @inject(Tokens.Logger) private readonly log: Logger,
   ) {}
 
   async run<P, R>(def: CommandDefinition<P, R>, namespace: string, payload: Payload, meta: CommandMeta): Promise<Reply<R>> {
@@ -57,7 +62,7 @@ export class CommandRunner {
         return { rv, result: decision.result };
       } catch (err) {
         if (!(err instanceof WrongExpectedSequenceError)) throw err;
-        if (attempt >= this.maxAttempts) {
+        if (attempt >= maxAttempts) {
           throw unavailable(`${def.resource} ${def.verb}: gave up after ${attempt} concurrent-write conflicts`);
         }
         this.log.debug("occ conflict, deciding again", { subject: err.subject, actual: err.actual, attempt });

@@ -8,6 +8,8 @@ import {
   type JetStreamManager,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { inject, injectable } from "tsyringe";
+import { Tokens } from "../tokens.js";
 import type { DomainEvent } from "./catalog.js";
 import { encodeEventBody, eventHeaders, type EventContext } from "./envelope.js";
 import { namespaceOfStream, streamName, streamPrefix, streamSubjects } from "./subjects.js";
@@ -58,6 +60,7 @@ export const defaultEventStoreOptions: EventStoreOptions = { replicas: 1, duplic
  * The thin adapter between purser and JetStream: one stream per namespace,
  * appends with OCC and message ids, and the stream listing projections need.
  */
+@injectable()
 export class EventStore {
   readonly js: JetStreamClient;
   private jsmPromise: Promise<JetStreamManager> | undefined;
@@ -65,8 +68,8 @@ export class EventStore {
   private readonly streamCreatedListeners: Array<(namespace: string) => void> = [];
 
   constructor(
-    readonly nc: NatsConnection,
-    private readonly options: EventStoreOptions = defaultEventStoreOptions,
+    @inject(Tokens.NatsConnection) readonly nc: NatsConnection,
+    @inject(Tokens.EventStoreOptions) private readonly options: EventStoreOptions,
   ) {
     this.js = jetstream(nc);
   }

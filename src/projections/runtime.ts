@@ -1,13 +1,15 @@
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/nats-core";
+import { inject, injectable } from "tsyringe";
+import { Tokens } from "../tokens.js";
 import { unavailable } from "../errors/errdefs.js";
 import type { StoredEvent } from "../events/envelope.js";
-import type { EventStore } from "../events/event-store.js";
+import { EventStore } from "../events/event-store.js";
 import { storedEventFromMsg } from "../events/stored-event.js";
 import { namespaceOfStream, streamName } from "../events/subjects.js";
 import type { Logger } from "../observability/logger.js";
 import type { Projection } from "./projection.js";
-import type { ViewStore, ViewStoreHolder } from "./view-store.js";
+import { ViewStoreHolder, type ViewStore } from "./view-store.js";
 
 export interface RuntimeOptions {
   /** Most events applied in one LMDB write transaction. */
@@ -48,6 +50,7 @@ interface StreamFeed {
  * heads and the checkpoint commit in one transaction, so after a crash it
  * resumes without skipping or repeating an event.
  */
+@injectable()
 export class ProjectionRuntime {
   private readonly feeds = new Map<string, StreamFeed>();
   private advisories?: Subscription;
@@ -57,12 +60,14 @@ export class ProjectionRuntime {
   private readonly batchListeners: Array<(events: readonly StoredEvent[]) => void> = [];
 
   constructor(
-    private readonly store: EventStore,
-    private readonly holder: ViewStoreHolder,
-    private readonly projections: readonly Projection[],
-    private readonly log: Logger,
-    private readonly options: RuntimeOptions = defaultRuntimeOptions,
-  ) {}
+    @inject(Tokens.EventStore) private readonly store: EventStore,
+    @inject(Tokens.ViewStoreHolder) private readonly holder: ViewStoreHolder,
+    @inject(Tokens.Projections) private readonly projections: readonly Projection[],
+    @inject(Tokens.Logger) private readonly log: Logger,
+    @inject(Tokens.RuntimeOptions) private readonly options: RuntimeOptions,
+  ) {
+    this.store.onStreamCreated((ns) => this.track(ns));
+  }
 
   get views(): ViewStore {
     return this.holder.current;
@@ -75,7 +80,6 @@ export class ProjectionRuntime {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.store.onStreamCreated((ns) => this.track(ns));
     // Streams created by other processes: the advisory is immediate, the rescan a safety net.
     this.advisories = this.store.nc.subscribe("$JS.EVENT.ADVISORY.STREAM.CREATED.>", {
       callback: (_err, msg) => {

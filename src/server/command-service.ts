@@ -2,15 +2,17 @@ import { randomUUID } from "node:crypto";
 import { decode, encode } from "@msgpack/msgpack";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
+import { inject, injectable } from "tsyringe";
+import { Tokens } from "../tokens.js";
 import type { CommandDefinition, QueryDefinition } from "../commands/command.js";
-import type { CommandRunner } from "../commands/command-runner.js";
+import { CommandRunner } from "../commands/command-runner.js";
 import { asPayload, type Payload } from "../commands/payload.js";
 import { ErrorKind, invalidArgument, PurserError } from "../errors/errdefs.js";
 import { errorHeaders } from "../errors/wire.js";
 import { decodeToken } from "../events/token-encoding.js";
 import { commandEndpointSubject, globalSubject, parseCommandSubject } from "../events/subjects.js";
 import type { Logger } from "../observability/logger.js";
-import type { ProjectionRuntime } from "../projections/runtime.js";
+import { ProjectionRuntime } from "../projections/runtime.js";
 import { identifierError } from "../validation/identifiers.js";
 import { RequestHeader } from "./request-headers.js";
 
@@ -30,15 +32,16 @@ export interface ServiceOptions {
  * command or query, and answers `{rv, result}` or an error (errors/wire.ts).
  * Nothing a client sends can crash it: every failure becomes an error reply.
  */
+@injectable()
 export class CommandService {
   private service?: Service;
 
   constructor(
-    private readonly nc: NatsConnection,
-    private readonly runner: CommandRunner,
-    private readonly runtime: ProjectionRuntime,
-    private readonly log: Logger,
-    private readonly options: ServiceOptions = { minRvTimeoutMs: 5000 },
+    @inject(Tokens.NatsConnection) private readonly nc: NatsConnection,
+    @inject(Tokens.CommandRunner) private readonly runner: CommandRunner,
+    @inject(Tokens.ProjectionRuntime) private readonly runtime: ProjectionRuntime,
+    @inject(Tokens.Logger) private readonly log: Logger,
+    @inject(Tokens.ServiceOptions) private readonly options: ServiceOptions,
   ) {}
 
   async start(commands: readonly CommandDefinition<any, any>[], queries: readonly QueryDefinition<any, any>[]): Promise<void> {

@@ -1,0 +1,134 @@
+import { randomUUID } from "node:crypto";
+import { hostname, userInfo } from "node:os";
+import { decode, encode } from "@msgpack/msgpack";
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { ErrorKind, PurserError, unavailable } from "../errors/errdefs.js";
+import { errorFromReply } from "../errors/wire.js";
+import { commandSubject, globalSubject } from "../events/subjects.js";
+import type { NamespaceRecord } from "../events/namespace-events.js";
+import { RequestHeader } from "../server/request-headers.js";
+
+export const defaultNatsUrl = "nats://127.0.0.1:4222";
+
+export interface Reply<R> {
+  rv: number;
+  result: R;
+}
+
+export interface CommandOptions {
+  /** Idempotency key: sending the same command id again appends nothing new. */
+  commandId?: string;
+  correlationId?: string;
+  timeoutMs?: number;
+}
+
+export interface QueryOptions {
+  /** Read only from views that have applied at least this rv (read-your-writes). */
+  minRv?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * A client of purser's request/reply protocol (docs/protocol.md): msgpack
+ * payloads, `{rv, result}` replies, errors rebuilt as {@link PurserError}.
+ */
+export class PurserClient {
+  readonly namespaces = new NamespacesApi(this);
+
+  constructor(
+    readonly nc: NatsConnection,
+    readonly actor: string = defaultActor(),
+  ) {}
+
+  static async connect(url: string = defaultNatsUrl, actor?: string): Promise<PurserClient> {
+    try {
+      const nc = await connect({ servers: url, name: "purser-client" });
+      return new PurserClient(nc, actor);
+    } catch (err) {
+      throw new PurserError(ErrorKind.Unavailable, `cannot connect to NATS at ${url}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.nc.drain().catch(() => {});
+  }
+
+  async command<R>(namespace: string, resource: string, verb: string, payload: object = {}, opts: CommandOptions = {}): Promise<Reply<R>> {
+    const h = natsHeaders();
+    const commandId = opts.commandId ?? randomUUID();
+    h.set(RequestHeader.CommandId, commandId);
+    h.set(RequestHeader.CorrelationId, opts.correlationId ?? commandId);
+    h.set(RequestHeader.Actor, this.actor);
+    return this.request<R>(commandSubject(namespace, resource, verb), payload, h, opts.timeoutMs);
+  }
+
+  async query<R>(namespace: string, resource: string, verb: string, payload: object = {}, opts: QueryOptions = {}): Promise<Reply<R>> {
+    const h = natsHeaders();
+    if (opts.minRv) h.set(RequestHeader.MinRv, String(opts.minRv));
+    return this.request<R>(commandSubject(namespace, resource, verb), payload, h, opts.timeoutMs);
+  }
+
+  async globalQuery<R>(
+    resource: string,
+    verb: string,
+    payload: object = {},
+    opts: { minRvs?: Record<string, number>; timeoutMs?: number; headers?: MsgHdrs } = {},
+  ): Promise<Reply<R>> {
+    const h = opts.headers ?? natsHeaders();
+    const pairs = Object.entries(opts.minRvs ?? {}).filter(([, rv]) => rv > 0);
+    if (pairs.length > 0) h.set(RequestHeader.MinRv, pairs.map(([ns, rv]) => `${ns}=${rv}`).join(","));
+    return this.request<R>(globalSubject(resource, verb), payload, h, opts.timeoutMs);
+  }
+
+  /** Sends raw bytes to a subject (tests use it to send malformed payloads). */
+  async requestRaw<R>(subject: string, data: Uint8Array, h: MsgHdrs = natsHeaders(), timeoutMs = 10_000): Promise<Reply<R>> {
+    let msg;
+    try {
+      msg = await this.nc.request(subject, data, { headers: h, timeout: timeoutMs });
+    } catch (err) {
+      const e = err as Error & { isNoResponders?: () => boolean };
+      if ((typeof e.isNoResponders === "function" && e.isNoResponders()) || e.name === "NoRespondersError") {
+        throw unavailable(`no purser service is answering on ${subject}`);
+      }
+      if (e.name === "TimeoutError" || e.constructor.name === "TimeoutError") throw unavailable(`request ${subject} timed out after ${timeoutMs}ms`);
+      throw err;
+    }
+    const error = errorFromReply(msg);
+    if (error) throw error;
+    return decode(msg.data) as Reply<R>;
+  }
+
+  private request<R>(subject: string, payload: object, h: MsgHdrs, timeoutMs = 10_000): Promise<Reply<R>> {
+    return this.requestRaw<R>(subject, encode(payload, { ignoreUndefined: true }), h, timeoutMs);
+  }
+}
+
+export class NamespacesApi {
+  constructor(private readonly client: PurserClient) {}
+
+  create(name: string, labels: Record<string, string> = {}, opts?: CommandOptions) {
+    return this.client.command<NamespaceRecord>(name, "namespaces", "create", { labels }, opts);
+  }
+  /** Sets labels; with field paths (`labels.k`) only those keys change, an empty value removes. */
+  update(name: string, labels: Record<string, string>, fieldPaths: string[] = [], opts?: CommandOptions) {
+    return this.client.command<NamespaceRecord>(name, "namespaces", "update", { labels, fieldPaths }, opts);
+  }
+  delete(name: string, opts?: CommandOptions) {
+    return this.client.command<null>(name, "namespaces", "delete", {}, opts);
+  }
+  get(name: string, opts?: QueryOptions) {
+    return this.client.query<NamespaceRecord>(name, "namespaces", "get", {}, opts);
+  }
+  list(minRvs?: Record<string, number>) {
+    return this.client.globalQuery<NamespaceRecord[]>("namespaces", "list", {}, { minRvs });
+  }
+}
+
+function defaultActor(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `uid-${process.getuid?.() ?? "?"}@${hostname()}`;
+  }
+}

@@ -1,0 +1,123 @@
+import "reflect-metadata";
+import { encode } from "@msgpack/msgpack";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { container as rootContainer } from "tsyringe";
+import { systemClock, type Clock, CommandRunner } from "../commands/command-runner.js";
+import { EventStore, defaultEventStoreOptions, type EventStoreOptions } from "../events/event-store.js";
+import { globalSubject } from "../events/subjects.js";
+import type { Logger } from "../observability/logger.js";
+import type { Projection } from "../projections/projection.js";
+import { replayIntoFreshViews, type RebuildProgress } from "../projections/rebuild.js";
+import { defaultRuntimeOptions, ProjectionRuntime, type RuntimeOptions } from "../projections/runtime.js";
+import {
+  currentGeneration,
+  generationPath,
+  nextGeneration,
+  removeGeneration,
+  setCurrentGeneration,
+} from "../projections/view-generations.js";
+import { ViewStore, ViewStoreHolder } from "../projections/view-store.js";
+import { Tokens } from "../tokens.js";
+import { CommandService, type ServiceOptions } from "./command-service.js";
+import { RequestHeader } from "./request-headers.js";
+import { commands, projections, queries } from "./resources.js";
+
+export interface PurserConfig {
+  natsUrl: string;
+  /** Holds the LMDB views (and, later, blobs and snapshots). */
+  dataDir: string;
+  log: Logger;
+  clock?: Clock;
+  eventStore?: Partial<EventStoreOptions>;
+  runtime?: Partial<RuntimeOptions>;
+  service?: Partial<ServiceOptions>;
+  /** Extra projections (tests use this to inject faults). */
+  extraProjections?: readonly Projection[];
+}
+
+/** A running purser process: the one composition root wires everything here. */
+export class PurserServer {
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly store: EventStore,
+    readonly runtime: ProjectionRuntime,
+    readonly holder: ViewStoreHolder,
+    readonly service: CommandService,
+    readonly projections: readonly Projection[],
+    private readonly config: PurserConfig,
+  ) {}
+
+  static async start(config: PurserConfig): Promise<PurserServer> {
+    const nc = await connect({ servers: config.natsUrl, name: "purser-server", maxReconnectAttempts: -1 });
+    const generation = currentGeneration(config.dataDir);
+    const holder = new ViewStoreHolder(ViewStore.open(generationPath(config.dataDir, generation)));
+    const allProjections = [...projections, ...(config.extraProjections ?? [])];
+
+    const c = rootContainer.createChildContainer();
+    c.register(Tokens.NatsConnection, { useValue: nc });
+    c.register(Tokens.EventStoreOptions, { useValue: { ...defaultEventStoreOptions, ...config.eventStore } });
+    c.register(Tokens.ViewStoreHolder, { useValue: holder });
+    c.register(Tokens.Projections, { useValue: allProjections });
+    c.register(Tokens.RuntimeOptions, { useValue: { ...defaultRuntimeOptions, ...config.runtime } });
+    c.register(Tokens.Clock, { useValue: config.clock ?? systemClock });
+    c.register(Tokens.Logger, { useValue: config.log });
+    c.register(Tokens.ServiceOptions, { useValue: { minRvTimeoutMs: 5000, ...config.service } });
+    c.registerSingleton(Tokens.EventStore, EventStore);
+    c.registerSingleton(Tokens.ProjectionRuntime, ProjectionRuntime);
+    c.registerSingleton(Tokens.CommandRunner, CommandRunner);
+    c.registerSingleton(Tokens.CommandService, CommandService);
+
+    const server = new PurserServer(
+      nc,
+      c.resolve<EventStore>(Tokens.EventStore),
+      c.resolve<ProjectionRuntime>(Tokens.ProjectionRuntime),
+      holder,
+      c.resolve<CommandService>(Tokens.CommandService),
+      allProjections,
+      config,
+    );
+    await server.runtime.start();
+    await server.service.start(commands, queries);
+    server.service.addRawEndpoint("system-rebuild", globalSubject("system", "rebuild"), async (_payload, msg) => {
+      const progressSubject = msg.headers?.get(RequestHeader.ProgressSubject);
+      const result = await server.rebuild((p) => {
+        if (progressSubject) nc.publish(progressSubject, encode(p));
+      });
+      return { rv: 0, result };
+    });
+    return server;
+  }
+
+  /**
+   * Replays the log into the next view generation while the current one serves,
+   * then swaps it in: the live runtime stops, the holder switches, and the
+   * runtime resumes from the new generation's checkpoints (catching up whatever
+   * arrived during the replay).
+   */
+  async rebuild(onProgress?: (p: RebuildProgress) => void): Promise<{ generation: string; events: number }> {
+    const dataDir = this.config.dataDir;
+    const previous = currentGeneration(dataDir);
+    const next = nextGeneration(dataDir);
+    let events = 0;
+    const fresh = await replayIntoFreshViews(this.store, this.projections, generationPath(dataDir, next), this.config.log, (p) => {
+      events = p.events;
+      onProgress?.(p);
+    });
+    await this.runtime.stop();
+    const old = this.holder.swap(fresh);
+    setCurrentGeneration(dataDir, next);
+    await this.runtime.start();
+    await old.close();
+    removeGeneration(dataDir, previous);
+    this.config.log.info("views rebuilt", { generation: next, events });
+    return { generation: next, events };
+  }
+
+  async stop(): Promise<void> {
+    await this.service.stop();
+    await this.runtime.stop();
+    await this.nc.drain().catch(() => {});
+    await this.holder.current.close();
+  }
+}

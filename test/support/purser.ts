@@ -1,0 +1,39 @@
+import { PurserClient } from "../../src/client/purser-client.js";
+import { silentLogger } from "../../src/observability/logger.js";
+import { PurserServer, type PurserConfig } from "../../src/server/purser-server.js";
+import { startTestNats, tempDir, type TestNats } from "./nats.js";
+
+/** A whole purser: real nats-server, real LMDB directory, the server and a client. */
+export interface TestPurser {
+  nats: TestNats;
+  server: PurserServer;
+  client: PurserClient;
+  dataDir: string;
+  /** Restarts the purser server (same NATS, same data directory). */
+  restart(config?: Partial<PurserConfig>): Promise<PurserServer>;
+  stop(): Promise<void>;
+}
+
+export async function startTestPurser(config: Partial<PurserConfig> = {}): Promise<TestPurser> {
+  const nats = await startTestNats();
+  const data = tempDir("purser-data-");
+  const base: PurserConfig = { natsUrl: nats.url, dataDir: data.path, log: silentLogger, ...config };
+  const t: TestPurser = {
+    nats,
+    server: await PurserServer.start(base),
+    client: await PurserClient.connect(nats.url, "test"),
+    dataDir: data.path,
+    async restart(more = {}) {
+      await t.server.stop();
+      t.server = await PurserServer.start({ ...base, ...more });
+      return t.server;
+    },
+    async stop() {
+      await t.client.close();
+      await t.server.stop();
+      await nats.stop();
+      data.remove();
+    },
+  };
+  return t;
+}
