@@ -378,6 +378,7 @@ class Translator {
         continue;
       }
 
+      const itemStart = this.i;
       const lo = this.classChar();
       if (typeof lo === "string") {
         body += lo; // a class escape such as \d or \p{L}
@@ -387,7 +388,7 @@ class Translator {
         this.i++;
         const hi = this.classChar();
         if (typeof hi === "string" || hi < lo) {
-          throw new TranslateError(`invalid character class range: \`${this.src.slice(start, this.i)}\``);
+          throw new TranslateError(`invalid character class range: \`${this.src.slice(itemStart, this.i)}\``);
         }
         body += `${literal(lo)}-${literal(hi)}`;
         continue;

@@ -1,0 +1,109 @@
+import type { Command } from "commander";
+import { readEvents } from "../client/event-log.js";
+import { invalidArgument } from "../errors/errdefs.js";
+import { containerdPayload } from "../events/containerd-payload.js";
+import type { StoredEvent } from "../events/envelope.js";
+import { adaptEnvelope, parseFilters, type Adaptor } from "../projections/filters/index.js";
+import { withSession } from "./context.js";
+
+/**
+ * `purser events`: the audit log. Unlike `ctr events` (live only, nothing
+ * before you joined) it reads history from the start, an rv or a time, and
+ * `--follow` keeps streaming.
+ */
+export function registerEventCommands(program: Command): void {
+  program
+    .command("events")
+    .description("print the event log of a namespace (-n) or of all namespaces")
+    .argument("[filters...]", "containerd filters on topic, namespace and event.<field>; several are ORed")
+    .option("-A, --all-namespaces", "read the log of every namespace")
+    .option("--from-rv <rv>", "start at this rv of each namespace")
+    .option("--since <time>", "start at this time (RFC 3339, or a duration such as 10m or 2h ago)")
+    .option("-f, --follow", "keep streaming new events")
+    .action(async (filters: string[], opts: { allNamespaces?: boolean; fromRv?: string; since?: string; follow?: boolean }, cmd: Command) =>
+      withSession(cmd, async (s) => {
+        const filter = parseFilters(filters);
+        const fromRv = opts.fromRv === undefined ? undefined : Number(opts.fromRv);
+        if (fromRv !== undefined && (!Number.isSafeInteger(fromRv) || fromRv < 1)) {
+          throw invalidArgument(`--from-rv must be a positive integer, not ${JSON.stringify(opts.fromRv)}`);
+        }
+        const since = opts.since === undefined ? undefined : parseSince(opts.since, new Date());
+        const abort = new AbortController();
+        const onSignal = () => abort.abort();
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        try {
+          await readEvents(
+            s.client.nc,
+            {
+              namespaces: opts.allNamespaces ? undefined : [s.namespace],
+              fromRv,
+              since,
+              follow: opts.follow ?? false,
+              signal: abort.signal,
+              onUndecodable: (ns, seq, err) =>
+                process.stderr.write(`purser: skipping undecodable message ${ns}@${seq}: ${(err as Error).message}\n`),
+            },
+            (e) => {
+              if (!filter.match(eventAdaptor(e))) return;
+              process.stdout.write((s.options.json ? JSON.stringify(eventJson(e)) : eventLine(e)) + "\n");
+            },
+          );
+        } finally {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+        }
+      }),
+    );
+}
+
+/** `event.<field>` reads containerd's payload first, then purser's full-state data. */
+export function eventAdaptor(e: StoredEvent): Adaptor {
+  const compat = adaptEnvelope({ namespace: e.namespace, topic: e.topic, event: containerdPayload(e.event) });
+  const full = adaptEnvelope({ namespace: e.namespace, topic: e.topic, event: e.event.data });
+  return (path) => compat(path) ?? full(path);
+}
+
+/** `TIME NAMESPACE TOPIC JSON`, with the time as Go prints a time.Time (as `ctr events` does). */
+export function eventLine(e: StoredEvent): string {
+  return `${goTime(e.time)} ${e.namespace} ${e.topic} ${JSON.stringify(containerdPayload(e.event))}`;
+}
+
+export function eventJson(e: StoredEvent) {
+  return {
+    time: e.time,
+    namespace: e.namespace,
+    topic: e.topic,
+    type: e.event.type,
+    version: e.version,
+    rv: e.seq,
+    subject: e.subject,
+    eventId: e.context.eventId,
+    correlationId: e.context.correlationId,
+    causationId: e.context.causationId,
+    actor: e.context.actor,
+    event: containerdPayload(e.event),
+    data: e.event.data,
+  };
+}
+
+function goTime(iso: string): string {
+  const d = new Date(iso);
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  return (
+    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000000 +0000 UTC`
+  );
+}
+
+/** RFC 3339, or a Go-style duration (`90s`, `10m`, `1h30m`) meaning that long ago. */
+export function parseSince(value: string, now: Date): Date {
+  const duration = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?: ago)?$/.exec(value.trim());
+  if (duration && value.trim() !== "" && duration.slice(1).some((x) => x !== undefined)) {
+    const [h, m, s] = duration.slice(1).map((x) => Number(x ?? 0));
+    return new Date(now.getTime() - ((h! * 60 + m!) * 60 + s!) * 1000);
+  }
+  const t = new Date(value);
+  if (Number.isNaN(t.getTime())) throw invalidArgument(`--since ${JSON.stringify(value)} is neither a time nor a duration`);
+  return t;
+}

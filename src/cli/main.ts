@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import "reflect-metadata";
+import { Command } from "commander";
+import { serviceVersion } from "../server/command-service.js";
+import { registerEventCommands } from "./events.js";
+import { registerNamespaceCommands } from "./namespaces.js";
+import { failAndExit } from "./output.js";
+import { registerRebuildCommand } from "./rebuild.js";
+import { registerServeCommand } from "./serve.js";
+
+/** `purser`: a `ctr`-like command line for purser. */
+const program = new Command()
+  .name("purser")
+  .description("purser: containerd's metadata plane, event-sourced on NATS JetStream")
+  .version(serviceVersion)
+  .option("-n, --namespace <namespace>", "namespace to use (env PURSER_NAMESPACE)", process.env.PURSER_NAMESPACE ?? "default")
+  .option("--server <url>", "NATS server URL (env NATS_URL)", process.env.NATS_URL)
+  .option("--json", "print JSON for machines", false)
+  .showHelpAfterError();
+
+registerServeCommand(program);
+registerRebuildCommand(program);
+registerNamespaceCommands(program);
+registerEventCommands(program);
+
+program.parseAsync(process.argv).catch(failAndExit);
