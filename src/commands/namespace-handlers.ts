@@ -5,6 +5,7 @@ import type { CommandDefinition, QueryDefinition } from "./command.js";
 import { decideNamespace, type NamespaceCommand } from "./namespaces.js";
 import { notFound } from "../errors/errdefs.js";
 import { quote } from "../validation/identifiers.js";
+import { emptyUsage } from "./namespace-usage.js";
 import { stringList, stringMap, type Payload } from "./payload.js";
 import type { NamespaceRecord } from "../events/namespace-events.js";
 
@@ -31,7 +32,7 @@ function namespaceCommand<C extends NamespaceCommand>(
       const usage = command.type === "DeleteNamespace" ? namespaceUsage(ctx.views, command.name) : undefined;
       const events = decideNamespace(
         command,
-        { record: row && toRecord(row), usage: usage ?? { images: false, blobs: false, containers: false, snapshotters: [], leases: [], ingests: [] } },
+        { record: row && toRecord(row), usage: usage ?? emptyUsage },
         ctx.now,
       );
       const head = ctx.views.heads.get(namespaceSubject(command.name));
