@@ -20,6 +20,8 @@ export interface CommandOptions {
   /** Idempotency key: sending the same command id again appends nothing new. */
   commandId?: string;
   correlationId?: string;
+  /** Run under this lease: what the command creates is recorded in it. */
+  lease?: string;
   timeoutMs?: number;
 }
 
@@ -60,6 +62,7 @@ export class PurserClient {
     h.set(RequestHeader.CommandId, commandId);
     h.set(RequestHeader.CorrelationId, opts.correlationId ?? commandId);
     h.set(RequestHeader.Actor, this.actor);
+    if (opts.lease) h.set(RequestHeader.Lease, opts.lease);
     return this.request<R>(commandSubject(namespace, resource, verb), payload, h, opts.timeoutMs);
   }
 

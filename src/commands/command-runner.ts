@@ -15,6 +15,8 @@ export interface CommandMeta {
   commandId: string;
   correlationId: string;
   actor: string;
+  /** The lease the command runs under (containerd's context lease). */
+  lease?: string;
 }
 
 export interface Clock {
@@ -50,6 +52,7 @@ export class CommandRunner {
         views,
         now: this.clock.now().toISOString(),
         appliedRv: this.runtime.applied(namespace),
+        lease: meta.lease,
       };
       const head = views.heads.get(subject);
       if (head && head.causationId === meta.commandId) {

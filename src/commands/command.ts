@@ -11,6 +11,8 @@ export interface CommandContext {
   now: string;
   /** The namespace stream's sequence the views have applied: the namespace-wide OCC expectation. */
   appliedRv: number;
+  /** The lease the command runs under, if any (request header `Purser-Lease`). */
+  lease?: string;
 }
 
 /** One event to append, with the expectation it was decided under. */

@@ -115,6 +115,7 @@ export class CommandService {
       commandId,
       correlationId: nonEmpty(h?.get(RequestHeader.CorrelationId)) ?? commandId,
       actor: nonEmpty(h?.get(RequestHeader.Actor)) ?? "anonymous",
+      lease: nonEmpty(h?.get(RequestHeader.Lease)),
     });
   }
 

@@ -9,6 +9,11 @@ export const RequestHeader = {
    * namespaced query; `<ns>=<rv>,…` (namespace names as-is) for a global one.
    */
   MinRv: "Purser-Min-Rv",
+  /**
+   * The lease a command runs under (containerd's `containerd-lease` gRPC
+   * header): what the command creates is recorded in that lease.
+   */
+  Lease: "Purser-Lease",
   /** Where a long operation (rebuild) publishes its progress. */
   ProgressSubject: "Purser-Progress-Subject",
 } as const;
