@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { inject, injectable } from "tsyringe";
-import { unavailable } from "../errors/errdefs.js";
+import { inject, injectable } from "../di.js";
+import { PurserError, unavailable } from "../errors/errdefs.js";
 import { Tokens } from "../tokens.js";
 import type { EventContext } from "../events/envelope.js";
 import { subjectOfEvent } from "../events/event-subject.js";
 import { EventStore, WrongExpectedSequenceError, type Expectation } from "../events/event-store.js";
 import type { Logger } from "../observability/logger.js";
 import { ProjectionRuntime } from "../projections/runtime.js";
-import type { Append, CommandContext, CommandDefinition, Reply } from "./command.js";
+import type { Append, CommandContext, CommandDefinition, Decision, Reply } from "./command.js";
 import type { Payload } from "./payload.js";
 
 /** Who sent a command, and under which ids. */
@@ -58,7 +58,20 @@ export class CommandRunner {
       if (head && head.causationId === meta.commandId) {
         return { rv: head.seq, result: def.replay(ctx, params) };
       }
-      const decision = def.decide(ctx, params);
+      let decision: Decision<R>;
+      try {
+        decision = def.decide(ctx, params);
+      } catch (err) {
+        // A refusal may rest on views that lag the log (the caller's own write a
+        // moment ago, or another client's). Refuse only what the current log
+        // refuses: if the views are behind, catch up and decide again. Accepted
+        // decisions need no such check; their OCC expectation guards them.
+        if (!(err instanceof PurserError) || attempt >= maxAttempts) throw err;
+        const last = await this.store.lastSequence(namespace);
+        if (last <= ctx.appliedRv) throw err;
+        await this.runtime.waitFor(namespace, last);
+        continue;
+      }
       if (decision.appends.length === 0) return { rv: ctx.appliedRv, result: decision.result };
       try {
         const rv = await this.appendAll(namespace, decision.appends, meta);

@@ -8,7 +8,7 @@ import {
   type JetStreamManager,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "../di.js";
 import { Tokens } from "../tokens.js";
 import type { DomainEvent } from "./catalog.js";
 import { encodeEventBody, eventHeaders, type EventContext } from "./envelope.js";

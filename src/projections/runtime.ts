@@ -1,6 +1,6 @@
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/nats-core";
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "../di.js";
 import { Tokens } from "../tokens.js";
 import { unavailable } from "../errors/errdefs.js";
 import type { StoredEvent } from "../events/envelope.js";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { decode, encode } from "@msgpack/msgpack";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "../di.js";
 import { Tokens } from "../tokens.js";
 import type { CommandDefinition, QueryDefinition } from "../commands/command.js";
 import { CommandRunner } from "../commands/command-runner.js";

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { encode } from "@msgpack/msgpack";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { container as rootContainer } from "tsyringe";
+import { container as rootContainer } from "../di.js";
 import { systemClock, type Clock, CommandRunner } from "../commands/command-runner.js";
 import { EventStore, defaultEventStoreOptions, type EventStoreOptions } from "../events/event-store.js";
 import { globalSubject } from "../events/subjects.js";
