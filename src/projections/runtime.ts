@@ -141,9 +141,13 @@ export class ProjectionRuntime {
    */
   async waitFor(namespace: string, seq: number, timeoutMs = 5000): Promise<void> {
     if (seq <= 0 || this.applied(namespace) >= seq) return;
+    const deadline = Date.now() + timeoutMs;
+    // A rebuild swaps view generations with the runtime stopped for a moment.
+    while (!this.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.track(namespace);
     const feed = this.feeds.get(streamName(namespace));
     if (!feed) throw unavailable(`views are not running`);
+    timeoutMs = Math.max(0, deadline - Date.now());
     if (feed.applied >= seq) return;
     await new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { seq, resolve: () => (clearTimeout(timer), resolve()) };

@@ -173,5 +173,10 @@ function parseGlobalMinRv(value: string): Array<[string, number]> {
 export function toPurserError(err: unknown): PurserError {
   if (err instanceof PurserError) return err;
   const text = err instanceof Error ? err.message : String(err);
+  // NATS or JetStream not answering in time is a passing condition, not a bug.
+  const name = err instanceof Error ? err.constructor.name : "";
+  if (["TimeoutError", "NoRespondersError", "JetStreamNotEnabled", "ClosedConnectionError"].includes(name)) {
+    return new PurserError(ErrorKind.Unavailable, `log unavailable: ${text}`, { cause: err });
+  }
   return new PurserError(ErrorKind.Unknown, `internal error: ${text}`, { cause: err });
 }
