@@ -8,6 +8,8 @@ import { errorFromReply } from "../errors/wire.js";
 import { commandSubject, globalSubject } from "../events/subjects.js";
 import type { NamespaceRecord } from "../events/namespace-events.js";
 import { RequestHeader } from "../server/request-headers.js";
+import { ContainersApi } from "./containers-api.js";
+import { ImagesApi } from "./images-api.js";
 
 export const defaultNatsUrl = "nats://127.0.0.1:4222";
 
@@ -37,6 +39,8 @@ export interface QueryOptions {
  */
 export class PurserClient {
   readonly namespaces = new NamespacesApi(this);
+  readonly images = new ImagesApi(this);
+  readonly containers = new ContainersApi(this);
 
   constructor(
     readonly nc: NatsConnection,

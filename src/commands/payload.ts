@@ -71,3 +71,18 @@ export function stringList(p: Payload, field: string): string[] {
   }
   return v as string[];
 }
+
+/**
+ * A nested map (an image's `target`, a container's `runtime`), re-keyed by
+ * full path (`target.digest`) so the checks above name the whole field.
+ */
+export function nestedMap(p: Payload, field: string): Payload {
+  const v = p[field];
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v) || v instanceof Uint8Array) {
+    throw invalidArgument(`request field ${JSON.stringify(field)} must be a map`);
+  }
+  const out: Payload = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) out[`${field}.${k}`] = val;
+  return out;
+}

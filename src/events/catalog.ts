@@ -1,3 +1,5 @@
+import type { ContainerEvent } from "./container-events.js";
+import type { ImageEvent } from "./image-events.js";
 import type { IngestEvent } from "./ingest-events.js";
 import type { LeaseEvent } from "./lease-events.js";
 import type { NamespaceEvent } from "./namespace-events.js";
@@ -20,12 +22,18 @@ export const eventCatalog = {
   NamespaceDeleted: { version: 1, kind: ObjectKind.Namespace, topic: "/namespaces/delete" },
   LeaseDeleted: { version: 1, kind: ObjectKind.Lease, topic: "/leases/delete" },
   IngestAborted: { version: 1, kind: ObjectKind.Ingest, topic: "/content/ingest/abort" },
+  ImageCreated: { version: 1, kind: ObjectKind.Image, topic: "/images/create" },
+  ImageUpdated: { version: 1, kind: ObjectKind.Image, topic: "/images/update" },
+  ImageDeleted: { version: 1, kind: ObjectKind.Image, topic: "/images/delete" },
+  ContainerCreated: { version: 1, kind: ObjectKind.Container, topic: "/containers/create" },
+  ContainerUpdated: { version: 1, kind: ObjectKind.Container, topic: "/containers/update" },
+  ContainerDeleted: { version: 1, kind: ObjectKind.Container, topic: "/containers/delete" },
 } as const satisfies Record<string, EventTypeInfo>;
 
 export type EventType = keyof typeof eventCatalog;
 
 /** The union of every domain event, discriminated by `type`. */
-export type DomainEvent = NamespaceEvent | LeaseEvent | IngestEvent;
+export type DomainEvent = NamespaceEvent | LeaseEvent | IngestEvent | ImageEvent | ContainerEvent;
 
 export function isEventType(type: unknown): type is EventType {
   return typeof type === "string" && Object.prototype.hasOwnProperty.call(eventCatalog, type);

@@ -18,5 +18,22 @@ export function containerdPayload(event: DomainEvent): Record<string, unknown> {
       return { id: event.data.id };
     case "IngestAborted":
       return { ref: event.data.ref };
+    case "ImageCreated":
+    case "ImageUpdated":
+      return { name: event.data.image.name, labels: event.data.image.labels };
+    case "ImageDeleted":
+      return { name: event.data.name };
+    case "ContainerCreated": {
+      const c = event.data.container;
+      const runtime: Record<string, unknown> = { name: c.runtime.name };
+      if (c.runtime.options !== undefined) runtime.options = c.runtime.options;
+      return { id: c.id, image: c.image, runtime };
+    }
+    case "ContainerUpdated": {
+      const c = event.data.container;
+      return { id: c.id, image: c.image, labels: c.labels, snapshot_key: c.snapshotKey };
+    }
+    case "ContainerDeleted":
+      return { id: event.data.id };
   }
 }

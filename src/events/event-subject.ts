@@ -12,5 +12,15 @@ export function subjectOfEvent(namespace: string, event: DomainEvent): string {
       return eventSubject(namespace, ObjectKind.Lease, event.data.id);
     case "IngestAborted":
       return eventSubject(namespace, ObjectKind.Ingest, event.data.ref);
+    case "ImageCreated":
+    case "ImageUpdated":
+      return eventSubject(namespace, ObjectKind.Image, event.data.image.name);
+    case "ImageDeleted":
+      return eventSubject(namespace, ObjectKind.Image, event.data.name);
+    case "ContainerCreated":
+    case "ContainerUpdated":
+      return eventSubject(namespace, ObjectKind.Container, event.data.container.id);
+    case "ContainerDeleted":
+      return eventSubject(namespace, ObjectKind.Container, event.data.id);
   }
 }

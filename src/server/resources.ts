@@ -1,11 +1,21 @@
 import type { CommandDefinition, QueryDefinition } from "../commands/command.js";
 import {
+  createContainer,
+  deleteContainer,
+  getContainerQuery,
+  listContainersQuery,
+  updateContainer,
+} from "../commands/container-handlers.js";
+import { createImage, deleteImage, getImageQuery, listImagesQuery, updateImage } from "../commands/image-handlers.js";
+import {
   createNamespace,
   deleteNamespace,
   getNamespaceQuery,
   listNamespacesQuery,
   updateNamespace,
 } from "../commands/namespace-handlers.js";
+import { containersProjection } from "../projections/containers.js";
+import { imagesProjection } from "../projections/images.js";
 import type { Projection } from "../projections/projection.js";
 import { namespacesProjection } from "../projections/namespaces.js";
 
@@ -13,8 +23,25 @@ import { namespacesProjection } from "../projections/namespaces.js";
  * Every resource purser serves: its commands, queries and projections. Adding a
  * resource means adding its lines here and nowhere else in the server.
  */
-export const commands: readonly CommandDefinition<any, any>[] = [createNamespace, updateNamespace, deleteNamespace];
+export const commands: readonly CommandDefinition<any, any>[] = [
+  createNamespace,
+  updateNamespace,
+  deleteNamespace,
+  createImage,
+  updateImage,
+  deleteImage,
+  createContainer,
+  updateContainer,
+  deleteContainer,
+];
 
-export const queries: readonly QueryDefinition<any, any>[] = [getNamespaceQuery, listNamespacesQuery];
+export const queries: readonly QueryDefinition<any, any>[] = [
+  getNamespaceQuery,
+  listNamespacesQuery,
+  getImageQuery,
+  listImagesQuery,
+  getContainerQuery,
+  listContainersQuery,
+];
 
-export const projections: readonly Projection[] = [namespacesProjection];
+export const projections: readonly Projection[] = [namespacesProjection, imagesProjection, containersProjection];

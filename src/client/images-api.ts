@@ -1,0 +1,45 @@
+import type { ImageRecord } from "../events/image-events.js";
+import type { CommandOptions, PurserClient, QueryOptions } from "./purser-client.js";
+
+/** An image as a request carries it (docs/protocol.md); absent fields are zero values. */
+export interface ImageSpec {
+  name: string;
+  labels?: Record<string, string>;
+  target?: {
+    mediaType?: string;
+    digest?: string;
+    size?: number;
+    annotations?: Record<string, string>;
+  };
+}
+
+/** Images of a namespace: containerd's images service over purser's protocol. */
+export class ImagesApi {
+  constructor(private readonly client: PurserClient) {}
+
+  create(namespace: string, image: ImageSpec, opts?: CommandOptions) {
+    return this.client.command<ImageRecord>(namespace, "images", "create", image, opts);
+  }
+
+  /**
+   * Updates with field paths (`labels`, `labels.<k>`, `annotations`,
+   * `annotations.<k>`, `target`); no paths replaces the whole image.
+   */
+  update(namespace: string, image: ImageSpec, fieldPaths: string[] = [], opts?: CommandOptions) {
+    return this.client.command<ImageRecord>(namespace, "images", "update", { ...image, fieldPaths }, opts);
+  }
+
+  /** `sync`: wait for the garbage collection the delete triggers (once purser has a collector). */
+  delete(namespace: string, name: string, options: { sync?: boolean } = {}, opts?: CommandOptions) {
+    return this.client.command<null>(namespace, "images", "delete", { name, sync: options.sync ?? false }, opts);
+  }
+
+  get(namespace: string, name: string, opts?: QueryOptions) {
+    return this.client.query<ImageRecord>(namespace, "images", "get", { name }, opts);
+  }
+
+  /** containerd filters: several strings are ORed, commas within one AND. */
+  list(namespace: string, filters: string[] = [], opts?: QueryOptions) {
+    return this.client.query<ImageRecord[]>(namespace, "images", "list", { filters }, opts);
+  }
+}

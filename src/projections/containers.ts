@@ -1,0 +1,84 @@
+import { evolveContainer } from "../commands/containers.js";
+import type { ContainerRecord } from "../events/container-events.js";
+import type { StoredEvent } from "../events/envelope.js";
+import { adaptRecord, mapField, nonEmpty, type Adaptor, type Filter } from "./filters/index.js";
+import { prefixRange } from "./key-range.js";
+import type { Projection } from "./projection.js";
+import type { ViewStore } from "./view-store.js";
+
+/**
+ * The `containers` view: key `[namespace, id]` → {@link ContainerRecord}, so
+ * one namespace's containers are one key range and `namespaceUsage` sees
+ * whether a namespace still holds containers.
+ *
+ * `containerBuckets`: key namespace → `true` once the namespace has held a
+ * container, until the namespace is deleted. It stands for containerd's
+ * `v1/<ns>/containers` bucket, whose absence changes the NotFound texts of
+ * update and delete (A.6).
+ */
+export const containersDb = "containers";
+export const containerBucketsDb = "containerBuckets";
+
+export const containersProjection: Projection = {
+  name: "containers",
+  databases: [containersDb, containerBucketsDb],
+  apply(views: ViewStore, stored: StoredEvent): void {
+    const e = stored.event;
+    switch (e.type) {
+      case "ContainerCreated":
+      case "ContainerUpdated":
+      case "ContainerDeleted": {
+        const id = e.type === "ContainerDeleted" ? e.data.id : e.data.container.id;
+        // Never throw inside the batch: an id no decider would accept must not stop the views.
+        if (!idFits(id)) return;
+        const db = views.db<ContainerRecord, [string, string]>(containersDb);
+        const key: [string, string] = [stored.namespace, id];
+        const next = evolveContainer(db.get(key), e);
+        if (next) db.putSync(key, next);
+        else db.removeSync(key);
+        if (e.type === "ContainerCreated") views.db<boolean, string>(containerBucketsDb).putSync(stored.namespace, true);
+        return;
+      }
+      case "NamespaceDeleted":
+        // containerd drops the namespace's whole bucket, the containers bucket with it.
+        views.db<boolean, string>(containerBucketsDb).removeSync(stored.namespace);
+        return;
+      default:
+        return;
+    }
+  },
+};
+
+/** Ids are identifiers (at most 76 characters): anything much longer cannot exist, and might not fit an LMDB key. */
+function idFits(id: string): boolean {
+  return Buffer.byteLength(id) <= 1024;
+}
+
+export function getContainer(views: ViewStore, namespace: string, id: string): ContainerRecord | undefined {
+  if (!idFits(id)) return undefined;
+  return views.db<ContainerRecord, [string, string]>(containersDb).get([namespace, id]);
+}
+
+/** Whether containerd's containers bucket of the namespace would exist (see {@link containerBucketsDb}). */
+export function containerBucketExists(views: ViewStore, namespace: string): boolean {
+  return views.db<boolean, string>(containerBucketsDb).get(namespace) === true;
+}
+
+/** containerd `adaptContainer` (`metadata/adaptors.go`): `id`, `runtime.name`, `image`, `labels.<k>`. */
+export function adaptContainer(container: ContainerRecord): Adaptor {
+  return adaptRecord({
+    id: () => nonEmpty(container.id),
+    runtime: adaptRecord({ name: () => nonEmpty(container.runtime.name) }),
+    image: () => nonEmpty(container.image),
+    labels: (rest) => mapField(container.labels, rest),
+  });
+}
+
+/** The namespace's containers that match `filter`, in id order. */
+export function listContainers(views: ViewStore, namespace: string, filter: Filter): ContainerRecord[] {
+  const out: ContainerRecord[] = [];
+  for (const { value } of views.db<ContainerRecord, [string, string]>(containersDb).getRange(prefixRange([namespace]))) {
+    if (filter.match(adaptContainer(value))) out.push(value);
+  }
+  return out;
+}
