@@ -12,4 +12,5 @@ export const Tokens = {
   CommandRunner: Symbol("CommandRunner"),
   ServiceOptions: Symbol("ServiceOptions"),
   CommandService: Symbol("CommandService"),
+  AsOfViews: Symbol("AsOfViews"),
 } as const;

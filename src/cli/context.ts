@@ -7,6 +7,7 @@ export interface GlobalOptions {
   namespace: string;
   server: string;
   json: boolean;
+  asOf?: string;
 }
 
 export function globals(cmd: Command): GlobalOptions {
@@ -15,6 +16,7 @@ export function globals(cmd: Command): GlobalOptions {
     namespace: o.namespace ?? process.env.PURSER_NAMESPACE ?? "default",
     server: o.server ?? process.env.NATS_URL ?? defaultNatsUrl,
     json: o.json ?? false,
+    asOf: o.asOf,
   };
 }
 
@@ -27,7 +29,9 @@ export class CliSession {
 
   static async open(cmd: Command): Promise<CliSession> {
     const options = globals(cmd);
-    return new CliSession(await PurserClient.connect(options.server), options);
+    const client = await PurserClient.connect(options.server);
+    client.asOf = options.asOf;
+    return new CliSession(client, options);
   }
 
   get namespace(): string {

@@ -16,6 +16,7 @@ const program = new Command()
   .option("-n, --namespace <namespace>", "namespace to use (env PURSER_NAMESPACE)", process.env.PURSER_NAMESPACE ?? "default")
   .option("--server <url>", "NATS server URL (env NATS_URL)", process.env.NATS_URL)
   .option("--json", "print JSON for machines", false)
+  .option("--as-of <rv|time>", "read history: answer queries from the views as they were at this rv (rv=N) or RFC 3339 time")
   .showHelpAfterError();
 
 registerServeCommand(program);

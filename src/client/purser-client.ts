@@ -3,7 +3,7 @@ import { hostname, userInfo } from "node:os";
 import { decode, encode } from "@msgpack/msgpack";
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { ErrorKind, PurserError, unavailable } from "../errors/errdefs.js";
+import { ErrorKind, invalidArgument, PurserError, unavailable } from "../errors/errdefs.js";
 import { errorFromReply } from "../errors/wire.js";
 import { commandSubject, globalSubject } from "../events/subjects.js";
 import type { NamespaceRecord } from "../events/namespace-events.js";
@@ -60,7 +60,14 @@ export class PurserClient {
     await this.nc.drain().catch(() => {});
   }
 
+  /**
+   * Time travel: when set (`rv=N` or an RFC 3339 time), every query answers
+   * from the views as they were then, and commands are refused.
+   */
+  asOf?: string;
+
   async command<R>(namespace: string, resource: string, verb: string, payload: object = {}, opts: CommandOptions = {}): Promise<Reply<R>> {
+    if (this.asOf) throw invalidArgument("--as-of reads history: it cannot be used with a command that changes state");
     const h = natsHeaders();
     const commandId = opts.commandId ?? randomUUID();
     h.set(RequestHeader.CommandId, commandId);
@@ -73,6 +80,7 @@ export class PurserClient {
   async query<R>(namespace: string, resource: string, verb: string, payload: object = {}, opts: QueryOptions = {}): Promise<Reply<R>> {
     const h = natsHeaders();
     if (opts.minRv) h.set(RequestHeader.MinRv, String(opts.minRv));
+    if (this.asOf) h.set(RequestHeader.AsOf, this.asOf);
     return this.request<R>(commandSubject(namespace, resource, verb), payload, h, opts.timeoutMs);
   }
 
@@ -85,6 +93,7 @@ export class PurserClient {
     const h = opts.headers ?? natsHeaders();
     const pairs = Object.entries(opts.minRvs ?? {}).filter(([, rv]) => rv > 0);
     if (pairs.length > 0) h.set(RequestHeader.MinRv, pairs.map(([ns, rv]) => `${ns}=${rv}`).join(","));
+    if (this.asOf && !h.has(RequestHeader.AsOf)) h.set(RequestHeader.AsOf, this.asOf);
     return this.request<R>(globalSubject(resource, verb), payload, h, opts.timeoutMs);
   }
 

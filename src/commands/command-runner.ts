@@ -88,6 +88,11 @@ export class CommandRunner {
     }
   }
 
+  /** Every namespace that has a log (a stream), live or deleted. */
+  namespacesWithLog(): Promise<string[]> {
+    return this.store.listNamespaces();
+  }
+
   /**
    * Appends the decided events in order. The last one is the command's own
    * event and carries the command id as `Nats-Msg-Id`; earlier ones (an

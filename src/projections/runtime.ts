@@ -5,9 +5,9 @@ import { Tokens } from "../tokens.js";
 import { unavailable } from "../errors/errdefs.js";
 import type { StoredEvent } from "../events/envelope.js";
 import { EventStore } from "../events/event-store.js";
-import { storedEventFromMsg } from "../events/stored-event.js";
 import { namespaceOfStream, streamName } from "../events/subjects.js";
 import type { Logger } from "../observability/logger.js";
+import { applyBatch } from "./apply-batch.js";
 import type { Projection } from "./projection.js";
 import { ViewStoreHolder, type ViewStore } from "./view-store.js";
 
@@ -220,33 +220,15 @@ export class ProjectionRuntime {
 
   /** Applies a batch in one LMDB transaction: rows, heads and checkpoint. */
   private applyBatch(feed: StreamFeed, batch: JsMsg[]): void {
-    const views = this.views;
-    const key = `${this.options.checkpointName}/${feed.stream}`;
-    const applied: StoredEvent[] = [];
-    let last = feed.applied;
-    views.root.transactionSync(() => {
-      for (const m of batch) {
-        if (m.seq !== last + 1 && last !== 0) {
-          // JetStream sequences of a stream we never purge are contiguous; a gap
-          // means messages were removed by hand. Say so, and carry on.
-          this.log.warn("gap in stream sequence", { stream: feed.stream, expected: last + 1, got: m.seq });
-        }
-        last = m.seq;
-        let stored: StoredEvent;
-        try {
-          stored = storedEventFromMsg(feed.namespace, m);
-        } catch (err) {
-          // Something that is not a purser event was published on our subjects:
-          // it cannot be applied, and it must not stop the views.
-          this.log.error("skipping undecodable event", { stream: feed.stream, seq: m.seq, err });
-          continue;
-        }
-        for (const p of this.projections) p.apply(views, stored);
-        views.heads.putSync(stored.subject, { seq: stored.seq, causationId: stored.context.causationId });
-        applied.push(stored);
-      }
-      views.checkpoints.putSync(key, last);
-    });
+    const { applied, last } = applyBatch(
+      this.views,
+      this.projections,
+      feed.namespace,
+      `${this.options.checkpointName}/${feed.stream}`,
+      feed.applied,
+      batch,
+      this.log,
+    );
     feed.applied = last;
     if (feed.waiters.length > 0) {
       const ready = feed.waiters.filter((w) => w.seq <= last);

@@ -13,6 +13,7 @@ import { decodeToken } from "../events/token-encoding.js";
 import { commandEndpointSubject, globalSubject, parseCommandSubject } from "../events/subjects.js";
 import type { Logger } from "../observability/logger.js";
 import { ProjectionRuntime } from "../projections/runtime.js";
+import { AsOfViews, parseAsOf } from "../projections/time-travel.js";
 import { identifierError } from "../validation/identifiers.js";
 import { RequestHeader } from "./request-headers.js";
 
@@ -42,6 +43,7 @@ export class CommandService {
     @inject(Tokens.ProjectionRuntime) private readonly runtime: ProjectionRuntime,
     @inject(Tokens.Logger) private readonly log: Logger,
     @inject(Tokens.ServiceOptions) private readonly options: ServiceOptions,
+    @inject(Tokens.AsOfViews) private readonly asOfViews: AsOfViews,
   ) {}
 
   async start(commands: readonly CommandDefinition<any, any>[], queries: readonly QueryDefinition<any, any>[]): Promise<void> {
@@ -131,6 +133,16 @@ export class CommandService {
       await this.runtime.waitFor(namespace, rv, this.options.minRvTimeoutMs);
     }
     const params = def.parse(payload, namespace);
+    const asOfHeader = msg.headers?.get(RequestHeader.AsOf) ?? "";
+    if (asOfHeader !== "") {
+      const asOf = parseAsOf(asOfHeader);
+      if (def.global && asOf.rv !== undefined) {
+        throw invalidArgument("an rv is a position in one namespace's log: give a global query a time to travel to");
+      }
+      const namespaces = def.global ? await this.runner.namespacesWithLog() : [namespace];
+      const { views, rvs } = await this.asOfViews.get(namespaces, asOf);
+      return { rv: def.global ? 0 : (rvs[namespace] ?? 0), result: def.run(views, namespace, params) };
+    }
     return { rv: def.global ? 0 : this.runtime.applied(namespace), result: def.run(this.runtime.views, namespace, params) };
   }
 }
@@ -140,7 +152,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /** A namespace token that does not decode is refused before anything runs. */
-function checkNamespaceToken(subject: string): void {
+export function checkNamespaceToken(subject: string): void {
   if (!parseCommandSubject(subject)) {
     const token = subject.split(".")[2] ?? "";
     try {
@@ -152,7 +164,7 @@ function checkNamespaceToken(subject: string): void {
 }
 
 /** containerd `namespaces.NamespaceRequired`. */
-function requireNamespace(namespace: string): void {
+export function requireNamespace(namespace: string): void {
   if (namespace === "") throw new PurserError(ErrorKind.FailedPrecondition, "namespace is required");
   const err = identifierError(namespace);
   if (err) throw err.wrap("namespace validation");

@@ -17,7 +17,10 @@ import {
   removeGeneration,
   setCurrentGeneration,
 } from "../projections/view-generations.js";
+import { AsOfViews } from "../projections/time-travel.js";
 import { ViewStore, ViewStoreHolder } from "../projections/view-store.js";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { Tokens } from "../tokens.js";
 import { CommandService, type ServiceOptions } from "./command-service.js";
 import { RequestHeader } from "./request-headers.js";
@@ -46,6 +49,7 @@ export class PurserServer {
     readonly service: CommandService,
     readonly projections: readonly Projection[],
     private readonly config: PurserConfig,
+    private readonly asOfViews: AsOfViews,
   ) {}
 
   static async start(config: PurserConfig): Promise<PurserServer> {
@@ -64,6 +68,10 @@ export class PurserServer {
     c.register(Tokens.Logger, { useValue: config.log });
     c.register(Tokens.ServiceOptions, { useValue: { minRvTimeoutMs: 5000, ...config.service } });
     c.registerSingleton(Tokens.EventStore, EventStore);
+    const scratch = join(config.dataDir, "scratch");
+    mkdirSync(scratch, { recursive: true });
+    const asOfViews = new AsOfViews(c.resolve<EventStore>(Tokens.EventStore), () => allProjections, scratch, config.log);
+    c.register(Tokens.AsOfViews, { useValue: asOfViews });
     c.registerSingleton(Tokens.ProjectionRuntime, ProjectionRuntime);
     c.registerSingleton(Tokens.CommandRunner, CommandRunner);
     c.registerSingleton(Tokens.CommandService, CommandService);
@@ -76,6 +84,7 @@ export class PurserServer {
       c.resolve<CommandService>(Tokens.CommandService),
       allProjections,
       config,
+      asOfViews,
     );
     await server.runtime.start();
     await server.service.start(commands, queries);
@@ -117,6 +126,7 @@ export class PurserServer {
   async stop(): Promise<void> {
     await this.service.stop();
     await this.runtime.stop();
+    await this.asOfViews.close();
     await this.nc.drain().catch(() => {});
     await this.holder.current.close();
   }

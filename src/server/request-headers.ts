@@ -14,6 +14,11 @@ export const RequestHeader = {
    * header): what the command creates is recorded in that lease.
    */
   Lease: "Purser-Lease",
+  /**
+   * Queries: answer from the views as they were at this point of history —
+   * `rv=N` (namespaced queries) or an RFC 3339 time (docs/protocol.md).
+   */
+  AsOf: "Purser-As-Of",
   /** Where a long operation (rebuild) publishes its progress. */
   ProgressSubject: "Purser-Progress-Subject",
 } as const;
