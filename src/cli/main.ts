@@ -2,7 +2,9 @@
 import "reflect-metadata";
 import { Command } from "commander";
 import { serviceVersion } from "../server/command-service.js";
+import { registerContainerCommands } from "./containers.js";
 import { registerEventCommands } from "./events.js";
+import { registerImageCommands } from "./images.js";
 import { registerNamespaceCommands } from "./namespaces.js";
 import { failAndExit } from "./output.js";
 import { registerRebuildCommand } from "./rebuild.js";
@@ -22,6 +24,8 @@ const program = new Command()
 registerServeCommand(program);
 registerRebuildCommand(program);
 registerNamespaceCommands(program);
+registerImageCommands(program);
+registerContainerCommands(program);
 registerEventCommands(program);
 
 program.parseAsync(process.argv).catch(failAndExit);

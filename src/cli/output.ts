@@ -5,7 +5,12 @@ import { PurserError } from "../errors/errdefs.js";
  * as ctr sets it up), `-` for empty cells, errors on stderr as `purser: <err>`
  * with exit status 1.
  */
-export function table(header: readonly string[] | undefined, rows: readonly (readonly string[])[]): string {
+export function table(
+  header: readonly string[] | undefined,
+  rows: readonly (readonly string[])[],
+  /** Spaces after the widest cell of a column (`ctr containers ls` uses 4). */
+  padding = 1,
+): string {
   const all = header ? [header, ...rows] : rows;
   if (all.length === 0) return "";
   const widths: number[] = [];
@@ -14,7 +19,7 @@ export function table(header: readonly string[] | undefined, rows: readonly (rea
     all
       .map((row) =>
         row
-          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 1)))
+          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + padding)))
           .join("")
           .trimEnd(),
       )
