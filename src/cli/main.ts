@@ -3,6 +3,7 @@ import "reflect-metadata";
 import { Command } from "commander";
 import { serviceVersion } from "../server/command-service.js";
 import { registerContainerCommands } from "./containers.js";
+import { registerContentCommands } from "./content.js";
 import { registerEventCommands } from "./events.js";
 import { registerImageCommands } from "./images.js";
 import { registerNamespaceCommands } from "./namespaces.js";
@@ -26,6 +27,7 @@ registerRebuildCommand(program);
 registerNamespaceCommands(program);
 registerImageCommands(program);
 registerContainerCommands(program);
+registerContentCommands(program);
 registerEventCommands(program);
 
 program.parseAsync(process.argv).catch(failAndExit);

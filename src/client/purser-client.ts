@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { decode, encode } from "@msgpack/msgpack";
-import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { ErrorKind, invalidArgument, PurserError, unavailable } from "../errors/errdefs.js";
 import { errorFromReply } from "../errors/wire.js";
@@ -9,6 +9,7 @@ import { commandSubject, globalSubject } from "../events/subjects.js";
 import type { NamespaceRecord } from "../events/namespace-events.js";
 import { RequestHeader } from "../server/request-headers.js";
 import { ContainersApi } from "./containers-api.js";
+import { ContentApi } from "./content-api.js";
 import { ImagesApi } from "./images-api.js";
 
 export const defaultNatsUrl = "nats://127.0.0.1:4222";
@@ -41,6 +42,7 @@ export class PurserClient {
   readonly namespaces = new NamespacesApi(this);
   readonly images = new ImagesApi(this);
   readonly containers = new ContainersApi(this);
+  readonly content = new ContentApi(this);
 
   constructor(
     readonly nc: NatsConnection,
@@ -99,6 +101,15 @@ export class PurserClient {
 
   /** Sends raw bytes to a subject (tests use it to send malformed payloads). */
   async requestRaw<R>(subject: string, data: Uint8Array, h: MsgHdrs = natsHeaders(), timeoutMs = 10_000): Promise<Reply<R>> {
+    const msg = await this.requestMsg(subject, data, h, timeoutMs);
+    return decode(msg.data) as Reply<R>;
+  }
+
+  /**
+   * Sends raw bytes and returns the reply message itself, errors already
+   * turned into {@link PurserError} (the content data plane reads raw bytes).
+   */
+  async requestMsg(subject: string, data: Uint8Array, h: MsgHdrs = natsHeaders(), timeoutMs = 10_000): Promise<Msg> {
     let msg;
     try {
       msg = await this.nc.request(subject, data, { headers: h, timeout: timeoutMs });
@@ -112,7 +123,7 @@ export class PurserClient {
     }
     const error = errorFromReply(msg);
     if (error) throw error;
-    return decode(msg.data) as Reply<R>;
+    return msg;
   }
 
   private request<R>(subject: string, payload: object, h: MsgHdrs, timeoutMs = 10_000): Promise<Reply<R>> {

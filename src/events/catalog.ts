@@ -1,4 +1,5 @@
 import type { ContainerEvent } from "./container-events.js";
+import type { ContentEvent } from "./content-events.js";
 import type { ImageEvent } from "./image-events.js";
 import type { IngestEvent } from "./ingest-events.js";
 import type { LeaseEvent } from "./lease-events.js";
@@ -21,7 +22,11 @@ export const eventCatalog = {
   NamespaceUpdated: { version: 1, kind: ObjectKind.Namespace, topic: "/namespaces/update" },
   NamespaceDeleted: { version: 1, kind: ObjectKind.Namespace, topic: "/namespaces/delete" },
   LeaseDeleted: { version: 1, kind: ObjectKind.Lease, topic: "/leases/delete" },
+  IngestStarted: { version: 1, kind: ObjectKind.Ingest, topic: "/content/ingest/start" },
   IngestAborted: { version: 1, kind: ObjectKind.Ingest, topic: "/content/ingest/abort" },
+  ContentCommitted: { version: 1, kind: ObjectKind.Content, topic: "/content/create" },
+  ContentUpdated: { version: 1, kind: ObjectKind.Content, topic: "/content/update" },
+  ContentDeleted: { version: 1, kind: ObjectKind.Content, topic: "/content/delete" },
   ImageCreated: { version: 1, kind: ObjectKind.Image, topic: "/images/create" },
   ImageUpdated: { version: 1, kind: ObjectKind.Image, topic: "/images/update" },
   ImageDeleted: { version: 1, kind: ObjectKind.Image, topic: "/images/delete" },
@@ -33,7 +38,7 @@ export const eventCatalog = {
 export type EventType = keyof typeof eventCatalog;
 
 /** The union of every domain event, discriminated by `type`. */
-export type DomainEvent = NamespaceEvent | LeaseEvent | IngestEvent | ImageEvent | ContainerEvent;
+export type DomainEvent = NamespaceEvent | LeaseEvent | IngestEvent | ImageEvent | ContainerEvent | ContentEvent;
 
 export function isEventType(type: unknown): type is EventType {
   return typeof type === "string" && Object.prototype.hasOwnProperty.call(eventCatalog, type);

@@ -16,8 +16,20 @@ export function containerdPayload(event: DomainEvent): Record<string, unknown> {
       return { name: event.data.name };
     case "LeaseDeleted":
       return { id: event.data.id };
+    case "IngestStarted": {
+      // containerd publishes nothing for ingests; the fields of its `Status`.
+      const i = event.data.ingest;
+      return { ref: i.ref, expected: i.expected, total: i.total };
+    }
     case "IngestAborted":
       return { ref: event.data.ref };
+    case "ContentCommitted":
+      // v2.1 `ContentCreate{digest, size}` (purser keeps no media type).
+      return { digest: event.data.content.digest, size: event.data.content.size };
+    case "ContentUpdated":
+      return { digest: event.data.content.digest, labels: event.data.content.labels };
+    case "ContentDeleted":
+      return { digest: event.data.digest };
     case "ImageCreated":
     case "ImageUpdated":
       return { name: event.data.image.name, labels: event.data.image.labels };

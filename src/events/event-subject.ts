@@ -10,8 +10,15 @@ export function subjectOfEvent(namespace: string, event: DomainEvent): string {
       return namespaceSubject(namespace);
     case "LeaseDeleted":
       return eventSubject(namespace, ObjectKind.Lease, event.data.id);
+    case "IngestStarted":
+      return eventSubject(namespace, ObjectKind.Ingest, event.data.ingest.ref);
     case "IngestAborted":
       return eventSubject(namespace, ObjectKind.Ingest, event.data.ref);
+    case "ContentCommitted":
+    case "ContentUpdated":
+      return eventSubject(namespace, ObjectKind.Content, event.data.content.digest);
+    case "ContentDeleted":
+      return eventSubject(namespace, ObjectKind.Content, event.data.digest);
     case "ImageCreated":
     case "ImageUpdated":
       return eventSubject(namespace, ObjectKind.Image, event.data.image.name);

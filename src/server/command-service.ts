@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { decode, encode } from "@msgpack/msgpack";
-import type { Msg, NatsConnection } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/nats-core";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import { inject, injectable } from "../di.js";
 import { Tokens } from "../tokens.js";
@@ -70,12 +70,22 @@ export class CommandService {
     }
   }
 
-  /** Adds one more endpoint with its own handling (used for system operations such as rebuild). */
-  addRawEndpoint(name: string, subject: string, run: (payload: Payload, msg: Msg) => Promise<unknown>): void {
+  /**
+   * Adds one more endpoint with its own handling (system operations such as
+   * rebuild; the content data plane). With `rawRequest` the body is not decoded
+   * (the handler reads `msg.data` itself, e.g. a chunk of a blob); a handler
+   * may answer a {@link RawReply} to send bytes instead of a msgpack map.
+   */
+  addRawEndpoint(
+    name: string,
+    subject: string,
+    run: (payload: Payload, msg: Msg) => Promise<unknown>,
+    options: { rawRequest?: boolean } = {},
+  ): void {
     if (!this.service) throw new Error("service not started");
     this.service.addEndpoint(name, {
       subject,
-      handler: (err, msg) => void this.handle(err, msg, (payload) => run(payload, msg)),
+      handler: (err, msg) => void this.handle(err, msg, (payload) => run(payload, msg), options.rawRequest ?? false),
       metadata: { kind: "system" },
     });
   }
@@ -88,19 +98,21 @@ export class CommandService {
     err: Error | null,
     msg: ServiceMsg,
     run: (payload: Payload, namespace: string) => Promise<unknown>,
+    rawRequest = false,
   ): Promise<void> {
     try {
       if (err) throw err;
       let raw: unknown;
       try {
-        raw = msg.data.length === 0 ? {} : decode(msg.data);
+        raw = rawRequest || msg.data.length === 0 ? {} : decode(msg.data);
       } catch {
         throw invalidArgument("request payload is not valid msgpack");
       }
       const payload = asPayload(raw);
       const parsed = parseCommandSubject(msg.subject);
       const reply = await run(payload, parsed?.namespace ?? "");
-      msg.respond(encode(reply, { ignoreUndefined: true }));
+      if (reply instanceof RawReply) msg.respond(reply.data, reply.headers ? { headers: reply.headers } : undefined);
+      else msg.respond(encode(reply, { ignoreUndefined: true }));
     } catch (e) {
       const error = toPurserError(e);
       if (error.kind === ErrorKind.Unknown) this.log.error("request failed", { subject: msg.subject, err: e });
@@ -180,6 +192,14 @@ function parseGlobalMinRv(value: string): Array<[string, number]> {
     }
     return [pair.slice(0, at), rv];
   });
+}
+
+/** A reply of raw bytes (and headers) instead of a msgpack `{rv, result}` map: blob chunks. */
+export class RawReply {
+  constructor(
+    readonly data: Uint8Array,
+    readonly headers?: MsgHdrs,
+  ) {}
 }
 
 export function toPurserError(err: unknown): PurserError {

@@ -4,6 +4,8 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { container as rootContainer } from "../di.js";
 import { systemClock, type Clock, CommandRunner } from "../commands/command-runner.js";
+import { ContentService, defaultContentOptions, type ContentOptions } from "../content/content-service.js";
+import { parseSharingPolicy } from "../content/sharing-policy.js";
 import { EventStore, defaultEventStoreOptions, type EventStoreOptions } from "../events/event-store.js";
 import { globalSubject } from "../events/subjects.js";
 import type { Logger } from "../observability/logger.js";
@@ -37,10 +39,15 @@ export interface PurserConfig {
   service?: Partial<ServiceOptions>;
   /** Extra projections (tests use this to inject faults). */
   extraProjections?: readonly Projection[];
+  /** The content store: sharing policy, fsync, writer locks (docs/content.md). */
+  content?: Partial<ContentOptions>;
 }
 
 /** A running purser process: the one composition root wires everything here. */
 export class PurserServer {
+  /** The content plane: blobs on this host's disk, ingests, and their endpoints. */
+  content!: ContentService;
+
   private constructor(
     readonly nc: NatsConnection,
     readonly store: EventStore,
@@ -53,6 +60,8 @@ export class PurserServer {
   ) {}
 
   static async start(config: PurserConfig): Promise<PurserServer> {
+    const contentOptions = { ...defaultContentOptions, ...config.content };
+    parseSharingPolicy(contentOptions.sharingPolicy); // refuse a bad configuration before connecting
     const nc = await connect({ servers: config.natsUrl, name: "purser-server", maxReconnectAttempts: -1 });
     const generation = currentGeneration(config.dataDir);
     const holder = new ViewStoreHolder(ViewStore.open(generationPath(config.dataDir, generation)));
@@ -86,8 +95,18 @@ export class PurserServer {
       config,
       asOfViews,
     );
+    server.content = new ContentService(
+      config.dataDir,
+      contentOptions,
+      c.resolve<CommandRunner>(Tokens.CommandRunner),
+      server.runtime,
+      server.store,
+      config.clock ?? systemClock,
+      config.log,
+    );
     await server.runtime.start();
     await server.service.start(commands, queries);
+    await server.content.start(server.service);
     server.service.addRawEndpoint("system-rebuild", globalSubject("system", "rebuild"), async (_payload, msg) => {
       const progressSubject = msg.headers?.get(RequestHeader.ProgressSubject);
       const result = await server.rebuild((p) => {
@@ -125,6 +144,7 @@ export class PurserServer {
 
   async stop(): Promise<void> {
     await this.service.stop();
+    await this.content.stop();
     await this.runtime.stop();
     await this.asOfViews.close();
     await this.nc.drain().catch(() => {});

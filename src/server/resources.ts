@@ -6,6 +6,7 @@ import {
   listContainersQuery,
   updateContainer,
 } from "../commands/container-handlers.js";
+import { deleteContent, getContentQuery, listContentQuery, updateContent } from "../commands/content-handlers.js";
 import { createImage, deleteImage, getImageQuery, listImagesQuery, updateImage } from "../commands/image-handlers.js";
 import {
   createNamespace,
@@ -15,6 +16,7 @@ import {
   updateNamespace,
 } from "../commands/namespace-handlers.js";
 import { containersProjection } from "../projections/containers.js";
+import { contentProjection } from "../projections/content.js";
 import { imagesProjection } from "../projections/images.js";
 import type { Projection } from "../projections/projection.js";
 import { namespacesProjection } from "../projections/namespaces.js";
@@ -33,6 +35,8 @@ export const commands: readonly CommandDefinition<any, any>[] = [
   createContainer,
   updateContainer,
   deleteContainer,
+  updateContent,
+  deleteContent,
 ];
 
 export const queries: readonly QueryDefinition<any, any>[] = [
@@ -42,6 +46,8 @@ export const queries: readonly QueryDefinition<any, any>[] = [
   listImagesQuery,
   getContainerQuery,
   listContainersQuery,
+  getContentQuery,
+  listContentQuery,
 ];
 
-export const projections: readonly Projection[] = [namespacesProjection, imagesProjection, containersProjection];
+export const projections: readonly Projection[] = [namespacesProjection, imagesProjection, containersProjection, contentProjection];

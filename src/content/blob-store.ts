@@ -1,0 +1,189 @@
+import { randomBytes } from "node:crypto";
+import { constants, promises as fs } from "node:fs";
+import { join } from "node:path";
+import { notFound } from "../errors/errdefs.js";
+
+/**
+ * The host's blobs on the local file system (containerd `content/local`):
+ *
+ *   <data>/blobs/<alg>/<hex>     committed blobs, content-addressed, read-only,
+ *                                shared by every namespace; never rewritten
+ *   <data>/ingest/<id>/data      the bytes of an active ingest
+ *   <data>/ingest/put-<random>   the bytes of a one-request put, for a moment
+ *
+ * A blob appears under blobs/ only complete and verified: the bytes are
+ * written under ingest/ and hard-linked into place (`link` never replaces an
+ * existing file, so a blob file, once there, keeps its inode), then the ingest
+ * name is removed. Nothing here knows namespaces: which namespace holds which
+ * blob is the `content` view.
+ */
+export class BlobStore {
+  readonly blobsRoot: string;
+  readonly ingestRoot: string;
+  /** Digests committed but not yet recorded in the log: the GC must not remove them. */
+  private readonly pins = new Map<string, number>();
+
+  constructor(
+    dataDir: string,
+    private readonly options: { fsync: boolean },
+  ) {
+    this.blobsRoot = join(dataDir, "blobs");
+    this.ingestRoot = join(dataDir, "ingest");
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(join(this.blobsRoot, "sha256"), { recursive: true });
+    await fs.mkdir(this.ingestRoot, { recursive: true });
+  }
+
+  /** `blobs/<alg>/<hex>` of a digest the caller has validated. */
+  blobPath(digest: string): string {
+    const at = digest.indexOf(":");
+    return join(this.blobsRoot, digest.slice(0, at), digest.slice(at + 1));
+  }
+
+  /** The blob's size, or undefined when the host does not have it. */
+  async size(digest: string): Promise<number | undefined> {
+    try {
+      return (await fs.stat(this.blobPath(digest))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  /** Reads up to `length` bytes at `offset` (fewer at the end of the blob). */
+  async read(digest: string, offset: number, length: number): Promise<Uint8Array> {
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(this.blobPath(digest), "r");
+    } catch (err) {
+      // containerd local store: `blob %v expected at %s: not found`.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw notFound(`blob ${digest} expected at ${this.blobPath(digest)}`);
+      throw err;
+    }
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await fh.read(buf, filled, length - filled, offset + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === length ? buf : buf.subarray(0, filled);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Stores verified bytes as a blob unless the host already has it. Returns
+   * whether a new blob file was written.
+   */
+  async putBytes(digest: string, data: Uint8Array): Promise<boolean> {
+    if ((await this.size(digest)) !== undefined) return false;
+    const tmp = join(this.ingestRoot, `put-${randomBytes(12).toString("hex")}`);
+    // Mode 0444 applies to later opens; this descriptor may write.
+    const fh = await fs.open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o444);
+    try {
+      let written = 0;
+      while (written < data.length) written += (await fh.write(data, written, data.length - written, written)).bytesWritten;
+      if (this.options.fsync) await fh.sync();
+    } catch (err) {
+      await fh.close();
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    await fh.close();
+    try {
+      return await this.link(tmp, digest);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Hard-links a complete, verified file into place. Returns false when the
+   * blob was already there (the caller's bytes are then not needed).
+   */
+  async link(path: string, digest: string): Promise<boolean> {
+    const target = this.blobPath(digest);
+    try {
+      await fs.link(path, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return false;
+      if (code !== "ENOENT") throw err;
+      // blobs/<alg>/ of an algorithm seen for the first time.
+      await fs.mkdir(join(target, ".."), { recursive: true });
+      return this.link(path, digest);
+    }
+    if (this.options.fsync) await syncDirectory(join(target, ".."));
+    return true;
+  }
+
+  ingestDir(id: string): string {
+    return join(this.ingestRoot, id);
+  }
+
+  ingestDataPath(id: string): string {
+    return join(this.ingestRoot, id, "data");
+  }
+
+  async removeIngest(id: string): Promise<void> {
+    await fs.rm(this.ingestDir(id), { recursive: true, force: true });
+  }
+
+  /** Entries of ingest/ (ingest ids and leftover put files): what a cleanup walks. */
+  async ingestEntries(): Promise<Array<{ name: string; modifiedMs: number }>> {
+    const out: Array<{ name: string; modifiedMs: number }> = [];
+    for (const name of await fs.readdir(this.ingestRoot)) {
+      try {
+        out.push({ name, modifiedMs: (await fs.stat(join(this.ingestRoot, name))).mtimeMs });
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return out;
+  }
+
+  async removeIngestEntry(name: string): Promise<void> {
+    await fs.rm(join(this.ingestRoot, name), { recursive: true, force: true });
+  }
+
+  /** Digests on the host (for the GC's content cleanup). */
+  async *digests(): AsyncGenerator<string> {
+    for (const alg of await fs.readdir(this.blobsRoot)) {
+      for (const hex of await fs.readdir(join(this.blobsRoot, alg))) yield `${alg}:${hex}`;
+    }
+  }
+
+  /** Removes a blob from the host (the GC, once no namespace and no ingest holds it). */
+  async remove(digest: string): Promise<void> {
+    await fs.rm(this.blobPath(digest), { force: true });
+  }
+
+  pin(digest: string): void {
+    this.pins.set(digest, (this.pins.get(digest) ?? 0) + 1);
+  }
+
+  unpin(digest: string): void {
+    const n = (this.pins.get(digest) ?? 0) - 1;
+    if (n > 0) this.pins.set(digest, n);
+    else this.pins.delete(digest);
+  }
+
+  /** Whether a commit of this digest is in flight in this process. */
+  isPinned(digest: string): boolean {
+    return this.pins.has(digest);
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const fh = await fs.open(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,657 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
+import type { Clock, CommandMeta, CommandRunner } from "../commands/command-runner.js";
+import { abortIngest, checkDigest, commitContent, startIngest } from "../commands/content-handlers.js";
+import { contentLabelsContext } from "../commands/content.js";
+import { optionalInteger, optionalString, requiredString, stringList, stringMap, type Payload } from "../commands/payload.js";
+import { alreadyExists, failedPrecondition, invalidArgument, isPurserError, notFound, outOfRange } from "../errors/errdefs.js";
+import type { ContentRecord } from "../events/content-events.js";
+import type { StoredEvent } from "../events/envelope.js";
+import type { EventStore } from "../events/event-store.js";
+import type { IngestRecord } from "../events/ingest-events.js";
+import { commandEndpointSubject, parseCommandSubject } from "../events/subjects.js";
+import type { Logger } from "../observability/logger.js";
+import { getContent, getIngest, ingestAdaptor, ingestsDb, listIngests, type IngestRow } from "../projections/content.js";
+import { parseFilters } from "../projections/filters/index.js";
+import type { ProjectionRuntime } from "../projections/runtime.js";
+import { checkNamespaceToken, RawReply, requireNamespace, type CommandService } from "../server/command-service.js";
+import { RequestHeader } from "../server/request-headers.js";
+import { quote } from "../validation/identifiers.js";
+import { validateLabels } from "../validation/labels.js";
+import { BlobStore } from "./blob-store.js";
+import { IngestWriter } from "./ingest-writer.js";
+import { ContentHeader, decodeRefHeader } from "./protocol.js";
+import { RefLocks } from "./ref-locks.js";
+import { parseSharingPolicy, SharingPolicy } from "./sharing-policy.js";
+
+/** Server-side content settings (`PurserConfig.content`). */
+export interface ContentOptions {
+  /** containerd's `content_sharing_policy`: `shared` (default) or `isolated`. */
+  sharingPolicy: string;
+  /** fsync each blob (and its directory) before it is linked into place. */
+  fsync: boolean;
+  /** A writer's lock is free for another session after this long without a request. */
+  lockTimeoutMs: number;
+  /** An ingest's open file and running hash are dropped from memory after this long idle. */
+  idleWriterMs: number;
+}
+
+export const defaultContentOptions: ContentOptions = {
+  sharingPolicy: SharingPolicy.Shared,
+  fsync: false,
+  lockTimeoutMs: 60_000,
+  idleWriterMs: 10 * 60_000,
+};
+
+/** An ingest as `status` and `statuses` report it (containerd `content.Status`, plus purser's fields). */
+export interface IngestStatus {
+  ref: string;
+  /** Bytes written so far (a shared ingest: the blob's size). */
+  offset: number;
+  /** The declared size, 0 when unknown. */
+  total: number;
+  expected: string;
+  shared: boolean;
+  startedAt: string;
+  updatedAt: string;
+  expireAt?: string;
+  lease?: string;
+}
+
+/** LMDB keys hold at most 1978 bytes; an ingest's key is [namespace, ref]. */
+export const maxRefBytes = 1800;
+/** Room a reply needs beside the bytes of a chunk (msgpack framing, headers). */
+const replyOverhead = 16 * 1024;
+
+/**
+ * The content plane of one purser process: the blob store on its disk, the
+ * active ingests' bytes, and the endpoints that move bytes
+ * (`purser.v1.<ns>.content.{put,open,write,commit,close,abort,status,statuses,read}`;
+ * docs/protocol.md). Metadata changes go through the command runner like any
+ * other command; chunk writes append nothing (the offset lives on disk).
+ *
+ * Every operation on one ingest (namespace + ref) runs in arrival order on a
+ * per-ingest queue: a client may pipeline several writes, and they are applied
+ * one after the other at the offsets they name.
+ *
+ * The blobs live on this process's disk, so one purser process serves the
+ * content of a host (docs/content.md).
+ */
+export class ContentService {
+  readonly blobs: BlobStore;
+  private readonly policy: SharingPolicy;
+  private readonly locks: RefLocks;
+  private readonly writers = new Map<string, IngestWriter>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private idleTimer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    dataDir: string,
+    private readonly options: ContentOptions,
+    private readonly runner: CommandRunner,
+    private readonly runtime: ProjectionRuntime,
+    private readonly store: EventStore,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.policy = parseSharingPolicy(options.sharingPolicy);
+    this.blobs = new BlobStore(dataDir, { fsync: options.fsync });
+    this.locks = new RefLocks(options.lockTimeoutMs);
+  }
+
+  async start(service: CommandService): Promise<void> {
+    await this.blobs.init();
+    const endpoints: Array<[string, (p: Payload, msg: Msg) => Promise<unknown>]> = [
+      ["put", (p, m) => this.put(p, m)],
+      ["open", (p, m) => this.open(p, m)],
+      ["write", (p, m) => this.write(p, m)],
+      ["commit", (p, m) => this.commit(p, m)],
+      ["close", (p, m) => this.close(p, m)],
+      ["abort", (p, m) => this.abort(p, m)],
+      ["status", (p, m) => this.status(p, m)],
+      ["statuses", (p, m) => this.statuses(p, m)],
+      ["read", (p, m) => this.read(p, m)],
+    ];
+    for (const [verb, run] of endpoints) {
+      // A chunk to write is the raw body of its request (src/content/protocol.ts).
+      service.addRawEndpoint(`content-${verb}`, commandEndpointSubject("content", verb), run, { rawRequest: verb === "write" });
+    }
+    this.runtime.onBatch((events) => this.onApplied(events));
+    this.idleTimer = setInterval(() => this.dropIdleWriters(), Math.min(60_000, this.options.idleWriterMs));
+    this.idleTimer.unref();
+    void this.removeOrphanIngests().catch((err) => this.log.warn("ingest cleanup failed", { err }));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    await Promise.allSettled([...this.queues.values()]);
+    await Promise.allSettled([...this.writers.values()].map((w) => w.close()));
+    this.writers.clear();
+  }
+
+  // --- endpoints ---------------------------------------------------------------
+
+  /**
+   * One request: the whole blob in `data`, verified, stored (unless the host
+   * has it) and committed. What the client library does for any blob that fits
+   * in one chunk; it never shows up as an active ingest.
+   */
+  private put(p: Payload, msg: Msg): Promise<unknown> {
+    const ns = this.namespaceOf(msg);
+    const ref = refOf(p);
+    const data = bytesOf(p, "data");
+    const expected = expectedOf(p);
+    const size = sizeOf(p);
+    const labels = stringMap(p, "labels");
+    validateLabels(contentLabelsContext, labels);
+    const key = keyOf(ns, ref);
+    return this.serial(key, async () => {
+      const session = `put-${randomUUID()}`;
+      this.locks.acquire(key, ref, session, this.nowMs());
+      let pinned: string | undefined;
+      try {
+        // containerd's Writer refuses a blob the namespace already holds before any bytes move.
+        if (expected !== "" && getContent(this.runtime.views, ns, expected)) throw alreadyExists(`content ${expected}`);
+        const digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+        if (size > 0 && size !== data.length) throw failedPrecondition(`${quote(ref)} failed size validation: ${data.length} != ${size}`);
+        if (expected !== "" && expected !== digest) throw failedPrecondition(`unexpected commit digest ${digest}, expected ${expected}`);
+        const consumed = getIngest(this.runtime.views, ns, ref);
+        if (!getContent(this.runtime.views, ns, digest)) {
+          this.blobs.pin((pinned = digest));
+          await this.blobs.putBytes(digest, data);
+        }
+        const reply = await this.runner.run(
+          commitContent,
+          ns,
+          { type: "CommitContent", ref, digest, size: data.length, labels, ...(consumed ? { ingestId: consumed.id } : {}) },
+          commandMeta(msg),
+        );
+        if (consumed) await this.finishIngest(key, consumed.id);
+        if ("alreadyExists" in reply.result) throw alreadyExists(`content ${reply.result.alreadyExists}`);
+        return { rv: reply.rv, result: reply.result.content };
+      } finally {
+        this.locks.release(key, session);
+        if (pinned) this.blobs.unpin(pinned);
+      }
+    });
+  }
+
+  /**
+   * Opens an ingest, or opens it again (resume): takes the ref's lock for the
+   * session, decides sharing, appends `IngestStarted`, and answers the status
+   * (its offset is where the client continues).
+   */
+  private open(p: Payload, msg: Msg): Promise<unknown> {
+    const ns = this.namespaceOf(msg);
+    const ref = refOf(p);
+    const session = requiredString(p, "session");
+    const expected = expectedOf(p);
+    const size = sizeOf(p);
+    const key = keyOf(ns, ref);
+    return this.serial(key, async () => {
+      this.locks.acquire(key, ref, session, this.nowMs());
+      try {
+        let total = size;
+        let shared = false;
+        if (expected !== "" && this.policy === SharingPolicy.Shared && !getContent(this.runtime.views, ns, expected)) {
+          const onHost = await this.blobs.size(expected);
+          // containerd: shared only when the declared size is 0 or the blob's.
+          if (onHost !== undefined && (size === 0 || size === onHost)) {
+            shared = true;
+            total = onHost;
+          }
+        }
+        const before = getIngest(this.runtime.views, ns, ref);
+        const reply = await this.runner.run(
+          startIngest,
+          ns,
+          { type: "StartIngest", ref, id: newIngestId(), expected, total, shared },
+          commandMeta(msg),
+        );
+        if (before && before.id !== reply.result.id) await this.blobs.removeIngest(before.id);
+        const writer = await this.adopt(ns, key, reply.result, reply.rv);
+        return { rv: reply.rv, result: this.statusOf(reply.result, writer) };
+      } catch (err) {
+        this.locks.release(key, session);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Writes one chunk at `offset`, which must be the ingest's current offset
+   * (`write @N must occur at current offset M`: OutOfRange); offset 0 on an
+   * ingest that has bytes starts it over, as containerd's service does.
+   */
+  private write(_p: Payload, msg: Msg): Promise<unknown> {
+    const ns = this.namespaceOf(msg);
+    const header = (name: string) => msg.headers?.get(name) ?? "";
+    let ref: string;
+    try {
+      ref = refOf({ ref: decodeRefHeader(header(ContentHeader.Ref)) });
+    } catch (err) {
+      if (err instanceof URIError) throw invalidArgument(`${ContentHeader.Ref} is not percent-encoded`);
+      throw err;
+    }
+    const session = header(ContentHeader.Session);
+    if (session === "") throw invalidArgument(`${ContentHeader.Session} is required`);
+    const offset = Number(header(ContentHeader.Offset) || "0");
+    if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`${ContentHeader.Offset} must be a non-negative integer`);
+    const data = msg.data;
+    const key = keyOf(ns, ref);
+    return this.serial(key, async () => {
+      const now = this.nowMs();
+      this.locks.acquire(key, ref, session, now);
+      const w = await this.writerOf(ns, key, ref);
+      if (offset > 0 && offset !== w.offset) throw outOfRange(`write @${offset} must occur at current offset ${w.offset}`);
+      if (w.isSealed && offset > 0) throw failedPrecondition(`ingest ${ref} is being committed`);
+      const wasShared = w.shared;
+      if (offset === 0 && w.offset > 0) await w.truncate(now);
+      if (data.length > 0) {
+        if (w.shared) await w.unshare(this.blobs.blobPath(w.record.expected), now);
+        await w.write(data, now);
+      }
+      if (wasShared && !w.shared) await this.recordUnshared(ns, w, msg);
+      return { rv: 0, result: { offset: w.offset } };
+    });
+  }
+
+  /**
+   * Verifies size and digest (containerd's FailedPrecondition texts), links the
+   * bytes into the blob store unless the host has them, and appends
+   * `ContentCommitted`. A blob the namespace already holds removes the ingest
+   * and answers AlreadyExists, as containerd does.
+   */
+  private commit(p: Payload, msg: Msg): Promise<unknown> {
+    const ns = this.namespaceOf(msg);
+    const ref = refOf(p);
+    const session = requiredString(p, "session");
+    const size = sizeOf(p);
+    const expectedArg = expectedOf(p);
+    const labels = stringMap(p, "labels");
+    validateLabels(contentLabelsContext, labels);
+    const key = keyOf(ns, ref);
+    return this.serial(key, async () => {
+      this.locks.acquire(key, ref, session, this.nowMs());
+      const w = await this.writerOf(ns, key, ref);
+      await this.runtime.waitFor(ns, w.openedRv);
+      const record = w.record;
+      const wantSize = size > 0 ? size : record.total;
+      const expected = expectedArg !== "" ? expectedArg : record.expected;
+      let digest: string;
+      let actualSize: number;
+      if (w.shared) {
+        if (wantSize > 0 && wantSize !== record.total) {
+          throw failedPrecondition(`${quote(ref)} failed size validation: ${record.total} != ${wantSize}`);
+        }
+        if (expected !== record.expected) throw failedPrecondition(`${quote(ref)} unexpected digest`);
+        digest = record.expected;
+        actualSize = record.total;
+      } else {
+        if (wantSize > 0 && wantSize !== w.offset) throw failedPrecondition(`${quote(ref)} failed size validation: ${w.offset} != ${wantSize}`);
+        digest = w.digest();
+        actualSize = w.offset;
+        if (expected !== "" && expected !== digest) throw failedPrecondition(`unexpected commit digest ${digest}, expected ${expected}`);
+      }
+      this.blobs.pin(digest);
+      try {
+        if (!w.shared && !getContent(this.runtime.views, ns, digest)) {
+          if (!w.isSealed) await w.seal(this.options.fsync);
+          await this.blobs.link(w.dataPath, digest);
+        }
+        const reply = await this.runner.run(
+          commitContent,
+          ns,
+          { type: "CommitContent", ref, digest, size: actualSize, labels, ingestId: w.id },
+          commandMeta(msg),
+        );
+        await this.finishIngest(key, w.id);
+        if ("alreadyExists" in reply.result) throw alreadyExists(`content ${reply.result.alreadyExists}`);
+        return { rv: reply.rv, result: reply.result.content };
+      } catch (err) {
+        // The ingest was aborted meanwhile (its namespace deleted): nothing is left to retry.
+        if (isPurserError(err, "NotFound")) await this.finishIngest(key, w.id);
+        throw err;
+      } finally {
+        this.blobs.unpin(digest);
+      }
+    });
+  }
+
+  /** Lets go of the lock and the open file; the ingest and its bytes stay (containerd's writer Close). */
+  private close(p: Payload, msg: Msg): Promise<unknown> {
+    const ns = this.namespaceOf(msg);
+    const ref = refOf(p);
+    const session = requiredString(p, "session");
+    const key = keyOf(ns, ref);
+    return this.serial(key, async () => {
+      this.locks.release(key, session);
+      await this.writers.get(key)?.close();
+      return { rv: 0, result: null };
+    });
+  }
+
+  /** Aborts an ingest: `IngestAborted`, and its bytes are removed (`reference %v: not found` if none). */
+  private abort(p: Payload, msg: Msg): Promise<unknown> {
+    const ns = this.namespaceOf(msg);
+    const ref = refOf(p);
+    const key = keyOf(ns, ref);
+    return this.serial(key, async () => {
+      const reply = await this.runner.run(abortIngest, ns, { type: "AbortIngest", ref }, commandMeta(msg));
+      const id = reply.result?.id ?? this.writers.get(key)?.id;
+      if (id) await this.finishIngest(key, id);
+      this.locks.release(key);
+      return { rv: reply.rv, result: null };
+    });
+  }
+
+  /** containerd `Status`: `reference %v: not found` for an unknown ref. */
+  private async status(p: Payload, msg: Msg): Promise<unknown> {
+    const ns = this.namespaceOf(msg);
+    const ref = refOf(p);
+    const row = await this.ingestRow(ns, ref, minRvOf(msg));
+    if (!row) throw notFound(`reference ${ref}`);
+    return { rv: this.runtime.applied(ns), result: await this.statusOfRow(ns, row) };
+  }
+
+  /** containerd `ListStatuses`: the namespace's active ingests, filtered on `ref`. */
+  private async statuses(p: Payload, msg: Msg): Promise<unknown> {
+    const ns = this.namespaceOf(msg);
+    const filter = parseFilters(stringList(p, "filters"));
+    await this.runtime.waitFor(ns, minRvOf(msg));
+    const rows = listIngests(this.runtime.views, ns).filter((r) => filter.match(ingestAdaptor(r.ref)));
+    const result: IngestStatus[] = [];
+    for (const row of rows) result.push(await this.statusOfRow(ns, row));
+    return { rv: this.runtime.applied(ns), result };
+  }
+
+  /**
+   * One chunk of a blob the namespace holds (`content digest %v: not found`
+   * otherwise, even when the host has it: access is per namespace).
+   */
+  private async read(p: Payload, msg: Msg): Promise<unknown> {
+    const ns = this.namespaceOf(msg);
+    const digest = requiredString(p, "digest");
+    checkDigest(digest, "read");
+    let offset = optionalInteger(p, "offset") ?? 0;
+    const size = optionalInteger(p, "size") ?? 0;
+    const record = await this.contentRow(ns, digest, minRvOf(msg));
+    if (!record) throw notFound(`content digest ${digest}`);
+    if (offset < 0) offset = 0;
+    if (offset > record.size) throw outOfRange(`read past object length ${record.size} bytes`);
+    const most = this.maxChunk();
+    const length = Math.min(size > 0 ? size : most, most, record.size - offset);
+    const data = length > 0 ? await this.blobs.read(digest, offset, length) : new Uint8Array(0);
+    const h = natsHeaders();
+    h.set(ContentHeader.Offset, String(offset));
+    h.set(ContentHeader.Size, String(record.size));
+    h.set(ContentHeader.Rv, String(this.runtime.applied(ns)));
+    return new RawReply(data, h);
+  }
+
+  // --- ingests in memory ---------------------------------------------------------
+
+  /** Runs `op` after every earlier operation on the same ingest (in arrival order). */
+  private serial<T>(key: string, op: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const result = previous.then(op);
+    const tail = result.then(
+      () => {},
+      () => {},
+    );
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return result;
+  }
+
+  /** The writer of an open ingest, loaded from the views and its data file when not in memory. */
+  private async writerOf(ns: string, key: string, ref: string): Promise<IngestWriter> {
+    const loaded = this.writers.get(key);
+    if (loaded) return loaded;
+    const row = await this.ingestRow(ns, ref, 0);
+    if (!row) throw notFound(`reference ${ref}`);
+    return this.adopt(ns, key, ingestRecordOf(row), row.seq);
+  }
+
+  /** Makes `record` the ingest's writer in memory, reusing the loaded one when it is the same ingest. */
+  private async adopt(ns: string, key: string, record: IngestRecord, rv: number): Promise<IngestWriter> {
+    let w = this.writers.get(key);
+    if (w && (w.id !== record.id || (record.shared && !w.shared))) {
+      // Restarted under a new id, or now satisfied by a blob on the host: the old bytes go.
+      await w.close();
+      await this.blobs.removeIngest(w.id);
+      w = undefined;
+    }
+    if (w) {
+      w.record = record;
+    } else {
+      w = await IngestWriter.open(ns, record, this.blobs, this.nowMs());
+      this.writers.set(key, w);
+    }
+    w.openedRv = Math.max(w.openedRv, rv);
+    return w;
+  }
+
+  /** The ingest is over (committed or aborted): its writer, bytes and lock go. */
+  private async finishIngest(key: string, id: string): Promise<void> {
+    const w = this.writers.get(key);
+    if (w && w.id === id) {
+      this.writers.delete(key);
+      await w.close();
+    }
+    await this.blobs.removeIngest(id);
+    this.locks.release(key);
+  }
+
+  /** A write turned a shared ingest into one with its own bytes: the record says so. */
+  private async recordUnshared(ns: string, w: IngestWriter, msg: Msg): Promise<void> {
+    const r = w.record;
+    const reply = await this.runner.run(
+      startIngest,
+      ns,
+      { type: "StartIngest", ref: r.ref, id: r.id, expected: r.expected, total: r.total, shared: false },
+      { ...commandMeta(msg), commandId: randomUUID() },
+    );
+    w.record = reply.result;
+    w.openedRv = reply.rv;
+  }
+
+  private statusOf(record: IngestRecord, w: IngestWriter | undefined): IngestStatus {
+    const status: IngestStatus = {
+      ref: record.ref,
+      offset: w ? w.offset : record.shared ? record.total : 0,
+      total: record.total,
+      expected: record.expected,
+      shared: w ? w.shared : record.shared,
+      startedAt: record.startedAt,
+      updatedAt: new Date(w ? w.updatedAt : Date.parse(record.startedAt)).toISOString(),
+    };
+    if (record.expireAt) status.expireAt = record.expireAt;
+    if (record.lease) status.lease = record.lease;
+    return status;
+  }
+
+  /** Status of an ingest that may not be in memory: its offset is the size of its data file. */
+  private async statusOfRow(ns: string, row: IngestRow): Promise<IngestStatus> {
+    const record = ingestRecordOf(row);
+    const w = this.writers.get(keyOf(ns, row.ref));
+    if (w && w.id === row.id) return this.statusOf(record, w);
+    const status = this.statusOf(record, undefined);
+    if (!record.shared) {
+      try {
+        const st = await fs.stat(this.blobs.ingestDataPath(row.id));
+        status.offset = st.size;
+        status.updatedAt = new Date(Math.max(st.mtimeMs, Date.parse(record.startedAt))).toISOString();
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+    }
+    return status;
+  }
+
+  /**
+   * The views' row of an ingest; a miss is checked against the log first (the
+   * views may lag a write made a moment ago, here or in another process).
+   */
+  private async ingestRow(ns: string, ref: string, minRv: number): Promise<IngestRow | undefined> {
+    await this.runtime.waitFor(ns, minRv);
+    const row = getIngest(this.runtime.views, ns, ref);
+    if (row || !(await this.caughtUp(ns))) return row ?? getIngest(this.runtime.views, ns, ref);
+    return undefined;
+  }
+
+  private async contentRow(ns: string, digest: string, minRv: number): Promise<ContentRecord | undefined> {
+    await this.runtime.waitFor(ns, minRv);
+    const record = getContent(this.runtime.views, ns, digest);
+    if (record || !(await this.caughtUp(ns))) return record ?? getContent(this.runtime.views, ns, digest);
+    return undefined;
+  }
+
+  /** True when the views had applied the whole log; otherwise waits until they have and says false. */
+  private async caughtUp(ns: string): Promise<boolean> {
+    const last = await this.store.lastSequence(ns);
+    if (last <= this.runtime.applied(ns)) return true;
+    await this.runtime.waitFor(ns, last);
+    return false;
+  }
+
+  /**
+   * Ingests that ended without this process's involvement (dropped with their
+   * namespace): their writers and bytes go. Runs on the ingest's queue, after
+   * whatever was already queued for it.
+   */
+  private onApplied(events: readonly StoredEvent[]): void {
+    for (const stored of events) {
+      const e = stored.event;
+      if (e.type !== "IngestAborted" && !(e.type === "ContentCommitted" && e.data.ingestId !== undefined)) continue;
+      const ref = e.data.ref;
+      const key = keyOf(stored.namespace, ref);
+      if (!this.writers.has(key)) continue;
+      void this.serial(key, async () => {
+        const w = this.writers.get(key);
+        if (!w || w.openedRv >= stored.seq) return;
+        if (e.type === "ContentCommitted" && e.data.ingestId !== w.id) return;
+        await this.finishIngest(key, w.id);
+      }).catch((err) => this.log.warn("dropping an ended ingest failed", { ref, err }));
+    }
+  }
+
+  private dropIdleWriters(): void {
+    const now = this.nowMs();
+    for (const [key, w] of this.writers) {
+      if (this.locks.holder(key, now) || now - w.updatedAt < this.options.idleWriterMs) continue;
+      void this.serial(key, async () => {
+        if (this.writers.get(key) !== w || this.locks.holder(key, this.nowMs())) return;
+        this.writers.delete(key);
+        await w.close();
+      });
+    }
+  }
+
+  /**
+   * Bytes under ingest/ that no ingest of any namespace owns (a crash between
+   * creating them and recording the ingest, a put interrupted by a crash, an
+   * ingest dropped with its namespace while this process was down). Runs once
+   * the views have caught up; anything touched in the last 10 minutes stays.
+   */
+  private async removeOrphanIngests(): Promise<void> {
+    await this.runtime.catchUp(10 * 60_000);
+    if (this.stopped) return;
+    const live = new Set<string>();
+    for (const { value } of this.runtime.views.db<IngestRow>(ingestsDb).getRange()) live.add(value.id);
+    for (const w of this.writers.values()) live.add(w.id);
+    const cutoff = Date.now() - 10 * 60_000;
+    for (const entry of await this.blobs.ingestEntries()) {
+      if (live.has(entry.name) || entry.modifiedMs > cutoff) continue;
+      this.log.info("removing orphaned ingest bytes", { entry: entry.name });
+      await this.blobs.removeIngestEntry(entry.name);
+    }
+  }
+
+  // --- requests ------------------------------------------------------------------
+
+  private namespaceOf(msg: Msg): string {
+    checkNamespaceToken(msg.subject);
+    const ns = parseCommandSubject(msg.subject)?.namespace ?? "";
+    requireNamespace(ns);
+    return ns;
+  }
+
+  private nowMs(): number {
+    return this.clock.now().getTime();
+  }
+
+  /** The largest chunk a reply can carry on this NATS (its max_payload). */
+  private maxChunk(): number {
+    const maxPayload = this.store.nc.info?.max_payload ?? 1024 * 1024;
+    return Math.max(4096, maxPayload - replyOverhead);
+  }
+}
+
+function keyOf(ns: string, ref: string): string {
+  return `${ns}\u0000${ref}`;
+}
+
+function newIngestId(): string {
+  return randomBytes(16).toString("hex");
+}
+
+function ingestRecordOf(row: IngestRow): IngestRecord {
+  const { seq: _seq, ...record } = row;
+  return record;
+}
+
+/** containerd: `ref must not be empty` (local store and metadata Writer). */
+function refOf(p: Payload): string {
+  const ref = optionalString(p, "ref") ?? "";
+  if (ref === "") throw invalidArgument("ref must not be empty");
+  if (Buffer.byteLength(ref) > maxRefBytes) throw invalidArgument(`ref greater than maximum length (${maxRefBytes} bytes)`);
+  if (ref.includes("\u0000")) throw invalidArgument("ref must not contain NUL");
+  return ref;
+}
+
+function expectedOf(p: Payload): string {
+  const expected = optionalString(p, "expected") ?? "";
+  if (expected !== "") checkDigest(expected, "quoted");
+  return expected;
+}
+
+function sizeOf(p: Payload): number {
+  const size = optionalInteger(p, "size") ?? 0;
+  if (size < 0) throw invalidArgument(`request field "size" must not be negative`);
+  return size;
+}
+
+function bytesOf(p: Payload, field: string): Uint8Array {
+  const v = p[field];
+  if (v === undefined || v === null) return new Uint8Array(0);
+  if (!(v instanceof Uint8Array)) throw invalidArgument(`request field ${JSON.stringify(field)} must be binary`);
+  return v;
+}
+
+function minRvOf(msg: Msg): number {
+  const value = msg.headers?.get(RequestHeader.MinRv) ?? "";
+  const rv = value === "" ? 0 : Number(value);
+  if (!Number.isSafeInteger(rv) || rv < 0) throw invalidArgument(`${RequestHeader.MinRv} must be a non-negative integer`);
+  return rv;
+}
+
+function commandMeta(msg: Msg): CommandMeta {
+  const h = msg.headers;
+  const get = (name: string) => {
+    const v = h?.get(name);
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const commandId = get(RequestHeader.CommandId) ?? randomUUID();
+  return {
+    commandId,
+    correlationId: get(RequestHeader.CorrelationId) ?? commandId,
+    actor: get(RequestHeader.Actor) ?? "anonymous",
+    lease: get(RequestHeader.Lease),
+  };
+}
