@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { decode } from "@msgpack/msgpack";
 import { after, before, describe, test } from "node:test";
 import type { ImageSpec } from "../src/client/images-api.js";
 import { PurserError } from "../src/errors/errdefs.js";
@@ -96,6 +97,62 @@ describe("image and container views", () => {
           );
         }
       }),
+    );
+  });
+
+  test("lists larger than a NATS message come in pages, in order, with every record", async () => {
+    const ns = "paged";
+    // ~2.4 MB of containers: more than two 1 MiB replies.
+    const big = { ...spec, padding: "x".repeat(8000) };
+    const ids = Array.from({ length: 300 }, (_, i) => `c-${String(i).padStart(3, "0")}`);
+    let rv = 0;
+    for (let i = 0; i < ids.length; i += 30) {
+      const replies = await Promise.all(
+        ids.slice(i, i + 30).map((id) => p.client.containers.create(ns, { id, runtime: { name: "r" }, spec: big })),
+      );
+      rv = Math.max(rv, ...replies.map((r) => r.rv));
+    }
+    const all = await p.client.containers.list(ns, [], { minRv: rv });
+    assert.deepEqual(
+      all.result.map((c) => c.id),
+      ids,
+    );
+    assert.equal(all.result[299]!.spec && (all.result[299]!.spec as { padding: string }).padding.length, 8000);
+    const filtered = await p.client.containers.list(ns, ["id~=5$"], { minRv: rv });
+    assert.deepEqual(
+      filtered.result.map((c) => c.id),
+      ids.filter((id) => id.endsWith("5")),
+    );
+
+    // The protocol underneath: small pages and their cursors.
+    const pages: string[][] = [];
+    let after: string | undefined;
+    do {
+      const reply = await p.client.query<{ items: Uint8Array; next?: string }>(ns, "containers", "list", {
+        filters: ["id~=^c-00"],
+        maxBytes: 20_000,
+        ...(after === undefined ? {} : { after }),
+      });
+      pages.push((decode(reply.result.items) as Array<{ id: string }>).map((c) => c.id));
+      after = reply.result.next;
+    } while (after !== undefined);
+    assert.deepEqual(pages.flat(), ids.slice(0, 10));
+    assert.ok(pages.length >= 4, `expected several pages, got ${pages.length}`);
+    assert.ok(pages.every((page) => page.length > 0));
+
+    // Images by exact names page too, in name order.
+    const names = ["b", "a", "c"].map((x) => `img/${x}`);
+    // Each record is over half the smallest page (1 KiB), so each page holds one.
+    for (const name of names) rv = (await p.client.images.create(ns, image(name, { pad: "x".repeat(700) }))).rv;
+    const reply = await p.client.query<{ items: Uint8Array; next?: string }>(ns, "images", "list", {
+      filters: names.map((n) => `name==${n}`),
+      maxBytes: 1024,
+    }, { minRv: rv });
+    assert.deepEqual((decode(reply.result.items) as Array<{ name: string }>).map((i) => i.name), ["img/a"]);
+    assert.equal(reply.result.next, "img/a");
+    assert.deepEqual(
+      (await p.client.images.list(ns, names.map((n) => `name==${n}`))).result.map((i) => i.name),
+      ["img/a", "img/b", "img/c"],
     );
   });
 

@@ -1,4 +1,5 @@
 import type { ContainerRecord } from "../events/container-events.js";
+import { listAllPages } from "./list-pages.js";
 import type { CommandOptions, PurserClient, QueryOptions } from "./purser-client.js";
 
 /**
@@ -42,8 +43,8 @@ export class ContainersApi {
     return this.client.query<ContainerRecord>(namespace, "containers", "get", { id }, opts);
   }
 
-  /** containerd filters: several strings are ORed, commas within one AND. */
+  /** containerd filters: several strings are ORed, commas within one AND. Reads every page of the list. */
   list(namespace: string, filters: string[] = [], opts?: QueryOptions) {
-    return this.client.query<ContainerRecord[]>(namespace, "containers", "list", { filters }, opts);
+    return listAllPages<ContainerRecord>(this.client, namespace, "containers", filters, opts);
   }
 }

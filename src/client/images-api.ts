@@ -1,4 +1,5 @@
 import type { ImageRecord } from "../events/image-events.js";
+import { listAllPages } from "./list-pages.js";
 import type { CommandOptions, PurserClient, QueryOptions } from "./purser-client.js";
 
 /** An image as a request carries it (docs/protocol.md); absent fields are zero values. */
@@ -38,8 +39,8 @@ export class ImagesApi {
     return this.client.query<ImageRecord>(namespace, "images", "get", { name }, opts);
   }
 
-  /** containerd filters: several strings are ORed, commas within one AND. */
+  /** containerd filters: several strings are ORed, commas within one AND. Reads every page of the list. */
   list(namespace: string, filters: string[] = [], opts?: QueryOptions) {
-    return this.client.query<ImageRecord[]>(namespace, "images", "list", { filters }, opts);
+    return listAllPages<ImageRecord>(this.client, namespace, "images", filters, opts);
   }
 }

@@ -1,12 +1,11 @@
 import { invalidArgument, notFound } from "../errors/errdefs.js";
 import type { ContainerRecord } from "../events/container-events.js";
 import { eventSubject, ObjectKind } from "../events/subjects.js";
-import type { Filter } from "../projections/filters/index.js";
-import { containerBucketExists, getContainer, listContainers } from "../projections/containers.js";
+import { containerBucketExists, getContainer, listContainersPage } from "../projections/containers.js";
 import { quote } from "../validation/identifiers.js";
 import type { CommandContext, CommandDefinition, QueryDefinition } from "./command.js";
 import { decideContainer, type ContainerCommand, type ContainerInput } from "./containers.js";
-import { parseListFilters } from "./list-filters.js";
+import { parseListRequest, toListPage, type ListPage, type ListRequest } from "./list-request.js";
 import { objectExpectation, withImplicitNamespace } from "./namespace-guard.js";
 import { nestedMap, optionalString, stringList, stringMap, type Payload } from "./payload.js";
 
@@ -21,7 +20,7 @@ import { nestedMap, optionalString, stringList, stringMap, type Payload } from "
  *   update  the same fields, plus fieldPaths?
  *   delete  {id}
  *   get     {id}
- *   list    {filters?: string[]}
+ *   list    {filters?: string[], after?, maxBytes?} → {items: msgpack array, next?} (list-request.ts)
  *
  * `spec`, `runtime.options` and each extension are opaque: any msgpack value,
  * stored and returned unchanged.
@@ -139,9 +138,10 @@ export const getContainerQuery: QueryDefinition<string, ContainerRecord> = {
   },
 };
 
-export const listContainersQuery: QueryDefinition<Filter, ContainerRecord[]> = {
+/** One page of the namespace's containers (see list-request.ts); the client reads every page. */
+export const listContainersQuery: QueryDefinition<ListRequest, ListPage> = {
   resource: "containers",
   verb: "list",
-  parse: (p) => parseListFilters(p),
-  run: (views, namespace, filter) => listContainers(views, namespace, filter),
+  parse: (p) => parseListRequest(p),
+  run: (views, namespace, { filter, ...page }) => toListPage(listContainersPage(views, namespace, filter, page)),
 };

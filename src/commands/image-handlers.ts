@@ -1,12 +1,11 @@
 import { invalidArgument, notFound } from "../errors/errdefs.js";
 import type { ImageRecord } from "../events/image-events.js";
 import { eventSubject, ObjectKind } from "../events/subjects.js";
-import type { Filter } from "../projections/filters/index.js";
-import { getImage, listImages } from "../projections/images.js";
+import { getImage, listImagesPage } from "../projections/images.js";
 import { quote } from "../validation/identifiers.js";
 import type { Append, CommandContext, CommandDefinition, QueryDefinition } from "./command.js";
 import { decideImage, type ImageCommand, type ImageInput } from "./images.js";
-import { parseListFilters } from "./list-filters.js";
+import { parseListRequest, toListPage, type ListPage, type ListRequest } from "./list-request.js";
 import { objectExpectation, withImplicitNamespace } from "./namespace-guard.js";
 import { nestedMap, optionalBoolean, optionalInteger, optionalString, stringList, stringMap, type Payload } from "./payload.js";
 
@@ -19,7 +18,7 @@ import { nestedMap, optionalBoolean, optionalInteger, optionalString, stringList
  *   update  {name, labels?, target?, fieldPaths?}
  *   delete  {name, sync?}
  *   get     {name}
- *   list    {filters?: string[]}
+ *   list    {filters?: string[], after?, maxBytes?} → {items: msgpack array, next?} (list-request.ts)
  */
 
 function imageSubject(namespace: string, name: string): string {
@@ -111,9 +110,10 @@ export const getImageQuery: QueryDefinition<string, ImageRecord> = {
   },
 };
 
-export const listImagesQuery: QueryDefinition<Filter, ImageRecord[]> = {
+/** One page of the namespace's images (see list-request.ts); the client reads every page. */
+export const listImagesQuery: QueryDefinition<ListRequest, ListPage> = {
   resource: "images",
   verb: "list",
-  parse: (p) => parseListFilters(p),
-  run: (views, namespace, filter) => listImages(views, namespace, filter),
+  parse: (p) => parseListRequest(p),
+  run: (views, namespace, { filter, ...page }) => toListPage(listImagesPage(views, namespace, filter, page)),
 };

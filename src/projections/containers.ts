@@ -1,13 +1,14 @@
 import { evolveContainer } from "../commands/containers.js";
 import type { ContainerRecord } from "../events/container-events.js";
 import type { StoredEvent } from "../events/envelope.js";
-import { adaptRecord, mapField, nonEmpty, type Adaptor, type Filter } from "./filters/index.js";
-import { prefixRange } from "./key-range.js";
+import { adaptRecord, Always, mapField, nonEmpty, type Adaptor, type Filter } from "./filters/index.js";
 import type { Projection } from "./projection.js";
+import { RecordView, type RecordPage } from "./record-view.js";
 import type { ViewStore } from "./view-store.js";
 
 /**
- * The `containers` view: key `[namespace, id]` → {@link ContainerRecord}, so
+ * The `containers` view: key `[namespace, id]` → {@link ContainerRecord} (as
+ * msgpack, see record-view.ts), so
  * one namespace's containers are one key range and `namespaceUsage` sees
  * whether a namespace still holds containers.
  *
@@ -18,6 +19,8 @@ import type { ViewStore } from "./view-store.js";
  */
 export const containersDb = "containers";
 export const containerBucketsDb = "containerBuckets";
+
+const containers = new RecordView<ContainerRecord>(containersDb);
 
 export const containersProjection: Projection = {
   name: "containers",
@@ -31,11 +34,10 @@ export const containersProjection: Projection = {
         const id = e.type === "ContainerDeleted" ? e.data.id : e.data.container.id;
         // Never throw inside the batch: an id no decider would accept must not stop the views.
         if (!idFits(id)) return;
-        const db = views.db<ContainerRecord, [string, string]>(containersDb);
-        const key: [string, string] = [stored.namespace, id];
-        const next = evolveContainer(db.get(key), e);
-        if (next) db.putSync(key, next);
-        else db.removeSync(key);
+        // Events carry the full record: the next state never depends on the current one.
+        const next = evolveContainer(undefined, e);
+        if (next) containers.put(views, stored.namespace, id, next);
+        else containers.remove(views, stored.namespace, id);
         if (e.type === "ContainerCreated") views.db<boolean, string>(containerBucketsDb).putSync(stored.namespace, true);
         return;
       }
@@ -56,7 +58,7 @@ function idFits(id: string): boolean {
 
 export function getContainer(views: ViewStore, namespace: string, id: string): ContainerRecord | undefined {
   if (!idFits(id)) return undefined;
-  return views.db<ContainerRecord, [string, string]>(containersDb).get([namespace, id]);
+  return containers.get(views, namespace, id);
 }
 
 /** Whether containerd's containers bucket of the namespace would exist (see {@link containerBucketsDb}). */
@@ -74,11 +76,13 @@ export function adaptContainer(container: ContainerRecord): Adaptor {
   });
 }
 
-/** The namespace's containers that match `filter`, in id order. */
-export function listContainers(views: ViewStore, namespace: string, filter: Filter): ContainerRecord[] {
-  const out: ContainerRecord[] = [];
-  for (const { value } of views.db<ContainerRecord, [string, string]>(containersDb).getRange(prefixRange([namespace]))) {
-    if (filter.match(adaptContainer(value))) out.push(value);
-  }
-  return out;
+/** One page of the namespace's containers that match `filter`, in id order, at most `maxBytes` of records. */
+export function listContainersPage(
+  views: ViewStore,
+  namespace: string,
+  filter: Filter,
+  page: { after?: string; maxBytes: number },
+): RecordPage {
+  const match = filter === Always ? undefined : (container: ContainerRecord) => filter.match(adaptContainer(container));
+  return containers.page(views, namespace, { ...page, match });
 }

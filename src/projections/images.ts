@@ -1,17 +1,20 @@
 import { evolveImage, imageNameFits } from "../commands/images.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ImageRecord } from "../events/image-events.js";
-import { adaptRecord, All, Any, mapField, nonEmpty, Operator, Selector, type Adaptor, type Filter } from "./filters/index.js";
-import { prefixRange } from "./key-range.js";
+import { adaptRecord, All, Always, Any, mapField, nonEmpty, Operator, Selector, type Adaptor, type Filter } from "./filters/index.js";
 import type { Projection } from "./projection.js";
+import { RecordView, type RecordPage } from "./record-view.js";
 import type { ViewStore } from "./view-store.js";
 
 /**
- * The `images` view: key `[namespace, name]` → {@link ImageRecord}, so one
- * namespace's images are one key range (listing one namespace never scans
- * another) and `namespaceUsage` sees whether a namespace still holds images.
+ * The `images` view: key `[namespace, name]` → {@link ImageRecord} (as
+ * msgpack, see record-view.ts), so one namespace's images are one key range
+ * (listing one namespace never scans another) and `namespaceUsage` sees
+ * whether a namespace still holds images.
  */
 export const imagesDb = "images";
+
+const images = new RecordView<ImageRecord>(imagesDb);
 
 export const imagesProjection: Projection = {
   name: "images",
@@ -25,11 +28,10 @@ export const imagesProjection: Projection = {
         const name = e.type === "ImageDeleted" ? e.data.name : e.data.image.name;
         // Never throw inside the batch: an event no decider would write must not stop the views.
         if (!imageNameFits(name)) return;
-        const db = views.db<ImageRecord, [string, string]>(imagesDb);
-        const key: [string, string] = [stored.namespace, name];
-        const next = evolveImage(db.get(key), e);
-        if (next) db.putSync(key, next);
-        else db.removeSync(key);
+        // Events carry the full record: the next state never depends on the current one.
+        const next = evolveImage(undefined, e);
+        if (next) images.put(views, stored.namespace, name, next);
+        else images.remove(views, stored.namespace, name);
         return;
       }
       default:
@@ -40,7 +42,7 @@ export const imagesProjection: Projection = {
 
 export function getImage(views: ViewStore, namespace: string, name: string): ImageRecord | undefined {
   if (!imageNameFits(name)) return undefined;
-  return views.db<ImageRecord, [string, string]>(imagesDb).get([namespace, name]);
+  return images.get(views, namespace, name);
 }
 
 /**
@@ -60,23 +62,20 @@ export function adaptImage(image: ImageRecord): Adaptor {
   });
 }
 
-/** The namespace's images that match `filter`, in name order (containerd lists in bolt key order). */
-export function listImages(views: ViewStore, namespace: string, filter: Filter): ImageRecord[] {
-  const names = exactNames(filter);
-  if (names) {
-    // Every alternative pins `name==…`: look those up instead of scanning.
-    const out: ImageRecord[] = [];
-    for (const name of names) {
-      const image = getImage(views, namespace, name);
-      if (image && filter.match(adaptImage(image))) out.push(image);
-    }
-    return out;
-  }
-  const out: ImageRecord[] = [];
-  for (const { value } of views.db<ImageRecord, [string, string]>(imagesDb).getRange(prefixRange([namespace]))) {
-    if (filter.match(adaptImage(value))) out.push(value);
-  }
-  return out;
+/**
+ * One page of the namespace's images that match `filter`, in name order
+ * (containerd lists in bolt key order), at most `maxBytes` of records.
+ */
+export function listImagesPage(
+  views: ViewStore,
+  namespace: string,
+  filter: Filter,
+  page: { after?: string; maxBytes: number },
+): RecordPage {
+  const match = filter === Always ? undefined : (image: ImageRecord) => filter.match(adaptImage(image));
+  // Every alternative pins `name==…`: look those up instead of scanning.
+  const ids = exactNames(filter)?.filter(imageNameFits);
+  return images.page(views, namespace, { ...page, match, ...(ids ? { ids } : {}) });
 }
 
 /**
