@@ -11,6 +11,8 @@ import { RequestHeader } from "../server/request-headers.js";
 import { ContainersApi } from "./containers-api.js";
 import { ContentApi } from "./content-api.js";
 import { ImagesApi } from "./images-api.js";
+import { LeasesApi } from "./leases-api.js";
+import { SnapshotsApi } from "./snapshots-api.js";
 
 export const defaultNatsUrl = "nats://127.0.0.1:4222";
 
@@ -42,6 +44,8 @@ export class PurserClient {
   readonly namespaces = new NamespacesApi(this);
   readonly images = new ImagesApi(this);
   readonly containers = new ContainersApi(this);
+  readonly snapshots = new SnapshotsApi(this);
+  readonly leases = new LeasesApi(this);
   readonly content = new ContentApi(this);
 
   constructor(

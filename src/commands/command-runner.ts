@@ -42,8 +42,65 @@ export class CommandRunner {
     @inject(Tokens.Logger) private readonly log: Logger,
   ) {}
 
+  /** The tail of each namespace's queue of exclusive commands (see {@link inTurn}). */
+  private readonly turns = new Map<string, Promise<void>>();
+
   async run<P, R>(def: CommandDefinition<P, R>, namespace: string, payload: Payload, meta: CommandMeta): Promise<Reply<R>> {
     const params = def.parse(payload, namespace);
+    if (!def.exclusive?.(params)) return this.decideAndAppend(def, namespace, params, meta);
+    // Host effects first, outside the turn: a long copy must not hold up the
+    // namespace's other exclusive commands. Deciding again in turn finds the
+    // effect done (effects are idempotent); a refusal here is met again there.
+    if (def.beforeAppend) {
+      try {
+        const ctx = this.context(namespace, meta);
+        const decision = def.decide(ctx, params);
+        if (decision.appends.length > 0) await def.beforeAppend(ctx, params, decision);
+      } catch {
+        // Decided again, and answered, in turn.
+      }
+    }
+    return this.inTurn(namespace, async () => {
+      const reply = await this.decideAndAppend(def, namespace, params, meta);
+      // The next command in turn decides on views that include this one.
+      await this.runtime.waitFor(namespace, reply.rv).catch(() => {});
+      return reply;
+    });
+  }
+
+  /**
+   * Commands whose appends expect the namespace's last sequence would only
+   * fail each other's expectation if they ran side by side (each conflict a
+   * wasted append and a retry): in this process they take turns per
+   * namespace. Other processes and other commands still race them; OCC
+   * stays the guard.
+   */
+  private async inTurn<T>(namespace: string, work: () => Promise<T>): Promise<T> {
+    const before = this.turns.get(namespace) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const tail = before.then(() => mine);
+    this.turns.set(namespace, tail);
+    await before;
+    try {
+      return await work();
+    } finally {
+      done();
+      if (this.turns.get(namespace) === tail) this.turns.delete(namespace);
+    }
+  }
+
+  private context(namespace: string, meta: CommandMeta): CommandContext {
+    return {
+      namespace,
+      views: this.runtime.views,
+      now: this.clock.now().toISOString(),
+      appliedRv: this.runtime.applied(namespace),
+      lease: meta.lease,
+    };
+  }
+
+  private async decideAndAppend<P, R>(def: CommandDefinition<P, R>, namespace: string, params: P, meta: CommandMeta): Promise<Reply<R>> {
     const subject = def.subject(namespace, params);
     for (let attempt = 1; ; attempt++) {
       const views = this.runtime.views;
@@ -72,9 +129,14 @@ export class CommandRunner {
         await this.runtime.waitFor(namespace, last);
         continue;
       }
-      if (decision.appends.length === 0) return { rv: ctx.appliedRv, result: decision.result };
+      if (decision.appends.length === 0) {
+        if (decision.error) throw decision.error;
+        return { rv: ctx.appliedRv, result: decision.result };
+      }
+      if (def.beforeAppend) await def.beforeAppend(ctx, params, decision);
       try {
         const rv = await this.appendAll(namespace, decision.appends, meta);
+        if (decision.error) throw decision.error;
         return { rv, result: decision.result };
       } catch (err) {
         if (!(err instanceof WrongExpectedSequenceError)) throw err;
@@ -101,12 +163,17 @@ export class CommandRunner {
    */
   private async appendAll(namespace: string, appends: readonly Append[], meta: CommandMeta): Promise<number> {
     let previous: number | undefined;
+    const appendedTo = new Map<string, number>();
     for (let i = 0; i < appends.length; i++) {
       const { event } = appends[i]!;
       let expect: Expectation = appends[i]!.expect;
+      const subject = subjectOfEvent(namespace, event);
       // A chain of namespace-wide expectations: each follows the one before it.
       if (previous !== undefined && "lastSequence" in expect) expect = { lastSequence: previous };
-      const subject = subjectOfEvent(namespace, event);
+      // Two appends to one subject (a lease gaining one resource and losing
+      // another): the second follows the first.
+      const mine = appendedTo.get(subject);
+      if (mine !== undefined && "lastSubjectSequence" in expect) expect = { lastSubjectSequence: mine };
       const primary = i === appends.length - 1;
       const context: EventContext = {
         eventId: randomUUID(),
@@ -120,6 +187,7 @@ export class CommandRunner {
         context,
       );
       previous = result.seq;
+      appendedTo.set(subject, result.seq);
     }
     return previous!;
   }

@@ -1,3 +1,4 @@
+import type { PurserError } from "../errors/errdefs.js";
 import type { DomainEvent } from "../events/catalog.js";
 import type { Expectation } from "../events/event-store.js";
 import type { ViewStore } from "../projections/view-store.js";
@@ -25,6 +26,12 @@ export interface Decision<R> {
   appends: Append[];
   /** What the reply carries (the resulting record, usually). */
   result: R;
+  /**
+   * Append, then refuse with this error: containerd has a few refusals that
+   * still change state (a prepare whose target snapshot exists adds the
+   * target to the context lease, then answers AlreadyExists).
+   */
+  error?: PurserError;
 }
 
 /**
@@ -43,6 +50,19 @@ export interface CommandDefinition<P, R> {
    */
   subject(namespace: string, params: P): string;
   decide(ctx: CommandContext, params: P): Decision<R>;
+  /**
+   * Host side effects the decided events depend on (a snapshot's directory
+   * must exist before its `SnapshotPrepared` is in the log). Runs after
+   * decide and before the append, again on every OCC retry, so it must be
+   * idempotent; a failure refuses the command and nothing is appended.
+   */
+  beforeAppend?(ctx: CommandContext, params: P, decision: Decision<R>): Promise<void>;
+  /**
+   * True when the command's appends expect the namespace's last sequence:
+   * such commands of one namespace then take turns in this process instead
+   * of failing each other's expectation (see CommandRunner).
+   */
+  exclusive?(params: P): boolean;
   /** The reply of an already-applied command (see {@link subject}). */
   replay(ctx: CommandContext, params: P): R;
 }
@@ -54,7 +74,8 @@ export interface QueryDefinition<P, R> {
   /** Global queries live on `purser.v1._global.…` and take no namespace. */
   readonly global?: boolean;
   parse(payload: Payload, namespace: string): P;
-  run(views: ViewStore, namespace: string, params: P): R;
+  /** May be async when the answer needs the host (a snapshot's disk usage). */
+  run(views: ViewStore, namespace: string, params: P): R | Promise<R>;
 }
 
 /** Shapes a command or query reply. */

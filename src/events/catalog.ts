@@ -4,6 +4,7 @@ import type { ImageEvent } from "./image-events.js";
 import type { IngestEvent } from "./ingest-events.js";
 import type { LeaseEvent } from "./lease-events.js";
 import type { NamespaceEvent } from "./namespace-events.js";
+import type { SnapshotEvent } from "./snapshot-events.js";
 import { ObjectKind } from "./subjects.js";
 
 /**
@@ -21,7 +22,15 @@ export const eventCatalog = {
   NamespaceCreated: { version: 1, kind: ObjectKind.Namespace, topic: "/namespaces/create" },
   NamespaceUpdated: { version: 1, kind: ObjectKind.Namespace, topic: "/namespaces/update" },
   NamespaceDeleted: { version: 1, kind: ObjectKind.Namespace, topic: "/namespaces/delete" },
+  LeaseCreated: { version: 1, kind: ObjectKind.Lease, topic: "/leases/create" },
+  LeaseResourceAdded: { version: 1, kind: ObjectKind.Lease, topic: "/leases/add-resource" },
+  LeaseResourceRemoved: { version: 1, kind: ObjectKind.Lease, topic: "/leases/delete-resource" },
   LeaseDeleted: { version: 1, kind: ObjectKind.Lease, topic: "/leases/delete" },
+  SnapshotPrepared: { version: 1, kind: ObjectKind.Snapshot, topic: "/snapshot/prepare" },
+  SnapshotViewCreated: { version: 1, kind: ObjectKind.Snapshot, topic: "/snapshot/view" },
+  SnapshotCommitted: { version: 1, kind: ObjectKind.Snapshot, topic: "/snapshot/commit" },
+  SnapshotRemoved: { version: 1, kind: ObjectKind.Snapshot, topic: "/snapshot/remove" },
+  SnapshotUpdated: { version: 1, kind: ObjectKind.Snapshot, topic: "/snapshot/update" },
   IngestStarted: { version: 1, kind: ObjectKind.Ingest, topic: "/content/ingest/start" },
   IngestAborted: { version: 1, kind: ObjectKind.Ingest, topic: "/content/ingest/abort" },
   ContentCommitted: { version: 1, kind: ObjectKind.Content, topic: "/content/create" },
@@ -38,7 +47,7 @@ export const eventCatalog = {
 export type EventType = keyof typeof eventCatalog;
 
 /** The union of every domain event, discriminated by `type`. */
-export type DomainEvent = NamespaceEvent | LeaseEvent | IngestEvent | ImageEvent | ContainerEvent | ContentEvent;
+export type DomainEvent = NamespaceEvent | LeaseEvent | IngestEvent | ImageEvent | ContainerEvent | ContentEvent | SnapshotEvent;
 
 export function isEventType(type: unknown): type is EventType {
   return typeof type === "string" && Object.prototype.hasOwnProperty.call(eventCatalog, type);

@@ -14,8 +14,27 @@ export function containerdPayload(event: DomainEvent): Record<string, unknown> {
       return { name: event.data.namespace.name, labels: event.data.namespace.labels };
     case "NamespaceDeleted":
       return { name: event.data.name };
+    case "LeaseCreated":
+      // containerd publishes no lease events; the fields of its `Lease`.
+      return { id: event.data.lease.id, labels: event.data.lease.labels };
+    case "LeaseResourceAdded":
+    case "LeaseResourceRemoved":
+      return { id: event.data.id, resource: event.data.resource };
     case "LeaseDeleted":
       return { id: event.data.id };
+    case "SnapshotPrepared":
+    case "SnapshotViewCreated": {
+      // `SnapshotPrepare{key, parent, snapshotter}` (snapshotter since v1.7); views publish nothing in containerd.
+      const s = event.data.snapshot;
+      return s.parent === "" ? { key: s.key, snapshotter: s.snapshotter } : { key: s.key, parent: s.parent, snapshotter: s.snapshotter };
+    }
+    case "SnapshotCommitted":
+      return { key: event.data.key, name: event.data.snapshot.key, snapshotter: event.data.snapshot.snapshotter };
+    case "SnapshotRemoved":
+      return { key: event.data.key, snapshotter: event.data.snapshotter };
+    case "SnapshotUpdated":
+      // containerd publishes no snapshot update; shaped like its other updates.
+      return { key: event.data.snapshot.key, snapshotter: event.data.snapshot.snapshotter, labels: event.data.snapshot.labels };
     case "IngestStarted": {
       // containerd publishes nothing for ingests; the fields of its `Status`.
       const i = event.data.ingest;

@@ -1,4 +1,5 @@
 import type { DomainEvent } from "./catalog.js";
+import { snapshotObjectId } from "./snapshot-events.js";
 import { eventSubject, namespaceSubject, ObjectKind } from "./subjects.js";
 
 /** The subject an event is appended to: its object's subject in the namespace's stream. */
@@ -8,8 +9,21 @@ export function subjectOfEvent(namespace: string, event: DomainEvent): string {
     case "NamespaceUpdated":
     case "NamespaceDeleted":
       return namespaceSubject(namespace);
+    case "LeaseCreated":
+      return eventSubject(namespace, ObjectKind.Lease, event.data.lease.id);
+    case "LeaseResourceAdded":
+    case "LeaseResourceRemoved":
     case "LeaseDeleted":
       return eventSubject(namespace, ObjectKind.Lease, event.data.id);
+    case "SnapshotPrepared":
+    case "SnapshotViewCreated":
+    case "SnapshotCommitted":
+    case "SnapshotUpdated": {
+      const s = event.data.snapshot;
+      return eventSubject(namespace, ObjectKind.Snapshot, snapshotObjectId(s.snapshotter, s.key));
+    }
+    case "SnapshotRemoved":
+      return eventSubject(namespace, ObjectKind.Snapshot, snapshotObjectId(event.data.snapshotter, event.data.key));
     case "IngestStarted":
       return eventSubject(namespace, ObjectKind.Ingest, event.data.ingest.ref);
     case "IngestAborted":

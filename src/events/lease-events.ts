@@ -1,7 +1,45 @@
-/** Lease events (containerd has none: decided divergence 7). */
+/**
+ * Lease events (containerd has none: decided divergence 7). Every lease event
+ * lives on the lease's subject (`purser.ev.<ns>.lease.<id>`), so changes to
+ * one lease are ordered by per-object OCC (docs/leases.md).
+ */
+
+/** A lease: containerd's `leases.Lease`. Its labels are stored unvalidated, as containerd does. */
+export interface LeaseRecord {
+  id: string;
+  labels: Record<string, string>;
+  createdAt: string;
+}
+
+/**
+ * A resource a lease holds (containerd's `leases.Resource`): `type` is
+ * `content`, `ingests` or `snapshots/<snapshotter>`; `id` a digest, an ingest
+ * ref or a snapshot key.
+ */
+export interface LeaseResource {
+  type: string;
+  id: string;
+}
+
+export interface LeaseCreated {
+  type: "LeaseCreated";
+  data: { lease: LeaseRecord };
+}
+
+export interface LeaseResourceAdded {
+  type: "LeaseResourceAdded";
+  data: { id: string; resource: LeaseResource };
+}
+
+export interface LeaseResourceRemoved {
+  type: "LeaseResourceRemoved";
+  data: { id: string; resource: LeaseResource };
+}
+
+/** Deleted by a command, or dropped with its namespace (decided divergence 4); its resources go with it. */
 export interface LeaseDeleted {
   type: "LeaseDeleted";
   data: { id: string };
 }
 
-export type LeaseEvent = LeaseDeleted;
+export type LeaseEvent = LeaseCreated | LeaseResourceAdded | LeaseResourceRemoved | LeaseDeleted;

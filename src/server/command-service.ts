@@ -153,9 +153,9 @@ export class CommandService {
       }
       const namespaces = def.global ? await this.runner.namespacesWithLog() : [namespace];
       const { views, rvs } = await this.asOfViews.get(namespaces, asOf);
-      return { rv: def.global ? 0 : (rvs[namespace] ?? 0), result: def.run(views, namespace, params) };
+      return { rv: def.global ? 0 : (rvs[namespace] ?? 0), result: await def.run(views, namespace, params) };
     }
-    return { rv: def.global ? 0 : this.runtime.applied(namespace), result: def.run(this.runtime.views, namespace, params) };
+    return { rv: def.global ? 0 : this.runtime.applied(namespace), result: await def.run(this.runtime.views, namespace, params) };
   }
 }
 

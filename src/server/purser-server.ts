@@ -8,6 +8,7 @@ import { ContentService, defaultContentOptions, type ContentOptions } from "../c
 import { parseSharingPolicy } from "../content/sharing-policy.js";
 import { EventStore, defaultEventStoreOptions, type EventStoreOptions } from "../events/event-store.js";
 import { globalSubject } from "../events/subjects.js";
+import { SnapshotService } from "../snapshots/snapshot-service.js";
 import type { Logger } from "../observability/logger.js";
 import type { Projection } from "../projections/projection.js";
 import { replayIntoFreshViews, type RebuildProgress } from "../projections/rebuild.js";
@@ -45,6 +46,8 @@ export interface PurserConfig {
 
 /** A running purser process: the one composition root wires everything here. */
 export class PurserServer {
+  /** The snapshotters and the in-process snapshot API (unpacking uses it: docs/snapshots.md). */
+  snapshots!: SnapshotService;
   /** The content plane: blobs on this host's disk, ingests, and their endpoints. */
   content!: ContentService;
 
@@ -104,8 +107,10 @@ export class PurserServer {
       config.clock ?? systemClock,
       config.log,
     );
+    server.snapshots = new SnapshotService(config.dataDir, c.resolve<CommandRunner>(Tokens.CommandRunner), server.runtime, config.log);
+    await server.snapshots.start();
     await server.runtime.start();
-    await server.service.start(commands, queries);
+    await server.service.start([...commands, ...server.snapshots.commands], [...queries, ...server.snapshots.queries]);
     await server.content.start(server.service);
     server.service.addRawEndpoint("system-rebuild", globalSubject("system", "rebuild"), async (_payload, msg) => {
       const progressSubject = msg.headers?.get(RequestHeader.ProgressSubject);

@@ -8,6 +8,7 @@ import {
 } from "../commands/container-handlers.js";
 import { deleteContent, getContentQuery, listContentQuery, updateContent } from "../commands/content-handlers.js";
 import { createImage, deleteImage, getImageQuery, listImagesQuery, updateImage } from "../commands/image-handlers.js";
+import { leaseCommands, leaseQueries } from "../commands/lease-handlers.js";
 import {
   createNamespace,
   deleteNamespace,
@@ -18,8 +19,10 @@ import {
 import { containersProjection } from "../projections/containers.js";
 import { contentProjection } from "../projections/content.js";
 import { imagesProjection } from "../projections/images.js";
+import { leasesProjection } from "../projections/leases.js";
 import type { Projection } from "../projections/projection.js";
 import { namespacesProjection } from "../projections/namespaces.js";
+import { snapshotsProjection } from "../projections/snapshots.js";
 
 /**
  * Every resource purser serves: its commands, queries and projections. Adding a
@@ -35,6 +38,7 @@ export const commands: readonly CommandDefinition<any, any>[] = [
   createContainer,
   updateContainer,
   deleteContainer,
+  ...leaseCommands,
   updateContent,
   deleteContent,
 ];
@@ -46,8 +50,9 @@ export const queries: readonly QueryDefinition<any, any>[] = [
   listImagesQuery,
   getContainerQuery,
   listContainersQuery,
+  ...leaseQueries,
   getContentQuery,
   listContentQuery,
 ];
 
-export const projections: readonly Projection[] = [namespacesProjection, imagesProjection, containersProjection, contentProjection];
+export const projections: readonly Projection[] = [namespacesProjection, imagesProjection, containersProjection, contentProjection, leasesProjection, snapshotsProjection];
