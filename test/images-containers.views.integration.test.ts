@@ -176,6 +176,9 @@ describe("image and container views", () => {
       assert.ok(liveDump[imagesDb]!.length > 100, "the views hold what the other tests wrote");
       assert.ok(liveDump[containersDb]!.length > 10);
       assert.deepEqual(fresh.dump(names), liveDump);
+      // The image and container rows are their records' msgpack bytes.
+      const [key, bytes] = liveDump[imagesDb]![0]! as [[string, string], Uint8Array];
+      assert.deepEqual(decode(bytes), (await p.client.images.get(key[0], key[1])).result);
       // Byte for byte, as LMDB stores them.
       for (const name of names) {
         const a = [...live.db(name).getKeys()].map((k) => [k, live.db(name).getBinary(k)]);

@@ -8,8 +8,14 @@ import type { ViewStore } from "./view-store.js";
  * standard msgpack (the wire codec), not lmdb's own encoding: a list reply is
  * then assembled from the stored bytes as they are, with no decode and
  * re-encode of every row (a list of 2,000 images is ~600 KB). Reads of one
- * record decode it. `ViewStore.dump` still reads these values (lmdb's
- * decoder reads standard msgpack).
+ * record decode it.
+ *
+ * Each value is stored as a msgpack *bin* wrapping the record's msgpack. lmdb's
+ * own decoder (msgpackr with records, used by `ViewStore.db(name)` and
+ * `dump`) reads positive fixints 64–127 as record references, so it would
+ * misread a bare standard-msgpack record; it reads a bin correctly, as the
+ * record's bytes. Dumps (rebuild comparisons) therefore show each row as the
+ * exact bytes of its record.
  *
  * Lists come in pages bounded in bytes, so a reply never exceeds the NATS
  * max_payload however many records a namespace holds; see {@link RecordPage}.
@@ -49,7 +55,7 @@ export class RecordView<R> {
 
   /** Writes a record (inside the projection's write transaction). */
   put(views: ViewStore, namespace: string, id: string, record: R): void {
-    this.db(views).putSync([namespace, id], encode(record, { ignoreUndefined: true }));
+    this.db(views).putSync([namespace, id], wrapBin(encode(record, { ignoreUndefined: true })));
   }
 
   remove(views: ViewStore, namespace: string, id: string): void {
@@ -57,8 +63,8 @@ export class RecordView<R> {
   }
 
   get(views: ViewStore, namespace: string, id: string): R | undefined {
-    const bytes = this.db(views).get([namespace, id]);
-    return bytes ? (decode(bytes) as R) : undefined;
+    const stored = this.db(views).get([namespace, id]);
+    return stored ? (decode(unwrapBin(stored)) as R) : undefined;
   }
 
   /** One page of the namespace's records in id order (or of `ids`, in their order). */
@@ -70,7 +76,8 @@ export class RecordView<R> {
     let cursor = opts.after;
     let next: string | undefined;
     /** Takes one candidate; false when the page is full (the candidate goes to the next page). */
-    const take = (id: string, value: Uint8Array): boolean => {
+    const take = (id: string, stored: Uint8Array): boolean => {
+      const value = unwrapBin(stored);
       if (opts.match && !opts.match(decode(value) as R)) {
         cursor = id;
         return true;
@@ -104,6 +111,39 @@ export class RecordView<R> {
       }
     }
     return { items: concatArray(parts, bytes), count: parts.length, ...(next === undefined ? {} : { next }) };
+  }
+}
+
+/** A msgpack bin holding `body`. */
+function wrapBin(body: Uint8Array): Uint8Array {
+  const n = body.byteLength;
+  const headerLength = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  const out = Buffer.allocUnsafe(headerLength + n);
+  if (n < 0x100) {
+    out[0] = 0xc4;
+    out[1] = n;
+  } else if (n < 0x10000) {
+    out[0] = 0xc5;
+    out.writeUInt16BE(n, 1);
+  } else {
+    out[0] = 0xc6;
+    out.writeUInt32BE(n, 1);
+  }
+  out.set(body, headerLength);
+  return out;
+}
+
+/** The body of a stored msgpack bin (a view of it, no copy). */
+function unwrapBin(stored: Uint8Array): Uint8Array {
+  switch (stored[0]) {
+    case 0xc4:
+      return stored.subarray(2);
+    case 0xc5:
+      return stored.subarray(3);
+    case 0xc6:
+      return stored.subarray(5);
+    default:
+      throw new Error(`record view value is not a msgpack bin (first byte ${stored[0]})`);
   }
 }
 
