@@ -514,6 +514,26 @@ describe("images against a real nats-server and LMDB", () => {
       assert.equal(new Set(log.map((e) => e.subject)).size, 1);
     });
 
+    test("concurrent writes to one image: OCC loses none, creates only if absent", async () => {
+      const ns = "imgocc";
+      const creates = await Promise.allSettled(Array.from({ length: 8 }, () => p.client.images.create(ns, imageBase("hot"))));
+      assert.equal(creates.filter((r) => r.status === "fulfilled").length, 1);
+      for (const r of creates) {
+        if (r.status === "rejected") assert.equal((r.reason as PurserError).message, 'image "hot": already exists');
+      }
+      const updates = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => p.client.images.update(ns, { name: "hot", labels: { [`k${i}`]: String(i) } }, [`labels.k${i}`])),
+      );
+      const rv = Math.max(...updates.map((u) => u.rv));
+      const { result } = await p.client.images.get(ns, "hot", { minRv: rv });
+      for (let i = 0; i < 16; i++) assert.equal(result.labels[`k${i}`], String(i));
+      const log = (await events(p, ns)).filter((e) => e.event.type.startsWith("Image"));
+      assert.deepEqual(
+        log.map((e) => e.event.type),
+        ["ImageCreated", ...Array<string>(16).fill("ImageUpdated")],
+      );
+    });
+
     test("a retried command (same command id) appends once", async () => {
       const ns = "imgidem";
       const first = await p.client.images.create(ns, imageBase("once"), { commandId: "cmd-once" });
