@@ -95,6 +95,7 @@ describe("leases against a real nats-server and LMDB", () => {
       test(tc.name, async () => {
         const ns = `a9-${i + 1}`;
         await tc.setup?.(c, ns);
+        await p.server.runtime.catchUp(10_000);
         await rejects(tc.when(c, ns), tc.kind, tc.text);
       });
     });
@@ -141,8 +142,8 @@ describe("leases against a real nats-server and LMDB", () => {
     await add("ingests", "ref-1");
     await add("content", digest);
     await add("content", digest);
-    await add("snapshots/native", "k1");
-    const res = await c.leases.resources(ns, "l");
+    const lastAdd = await add("snapshots/native", "k1");
+    const res = await c.leases.resources(ns, "l", { minRv: lastAdd.rv });
     assert.deepEqual(res.result, [
       { type: "content", id: digest },
       { type: "ingests", id: "ref-1" },
@@ -151,8 +152,8 @@ describe("leases against a real nats-server and LMDB", () => {
       { type: "snapshots/native", id: "k2" },
     ]);
     await c.leases.deleteResource(ns, "l", { type: "snapshots/native", id: "k1" });
-    await c.leases.deleteResource(ns, "l", { type: "snapshots/native", id: "never" });
-    assert.equal((await c.leases.resources(ns, "l")).result.length, 4);
+    const never = await c.leases.deleteResource(ns, "l", { type: "snapshots/native", id: "never" });
+    assert.equal((await c.leases.resources(ns, "l", { minRv: never.rv })).result.length, 4);
     // Deleting the lease drops what it held.
     const del = await c.leases.delete(ns, "l", { sync: true });
     await c.leases.create(ns, { id: "l" });
@@ -215,6 +216,7 @@ describe("leases against a real nats-server and LMDB", () => {
     const ns = "concurrent";
     await c.leases.create(ns, { id: "l" });
     await Promise.all(Array.from({ length: 20 }, (_, i) => c.leases.addResource(ns, "l", { type: "ingests", id: `r${String(i).padStart(2, "0")}` })));
+    await p.server.runtime.catchUp(10_000);
     const res = await c.leases.resources(ns, "l");
     assert.equal(res.result.length, 20);
   });

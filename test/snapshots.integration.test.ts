@@ -187,6 +187,8 @@ describe("snapshots against a real nats-server and LMDB", () => {
       test(tc.name, async () => {
         const ns = `a8-${i + 1}`;
         await tc.setup?.(c, ns);
+        // Queries read views; let them apply the setup (commands answer before the views do).
+        await p.server.runtime.catchUp(10_000);
         const text = typeof tc.text === "string" ? tc.text : await tc.text(c, ns);
         await rejects(tc.when(c, ns), tc.kind, text);
       });
@@ -236,8 +238,8 @@ describe("snapshots against a real nats-server and LMDB", () => {
     await c.snapshots.remove(ns, "look");
     await c.snapshots.remove(ns, "container-rootfs");
     await c.snapshots.remove(ns, "sha256:l2");
-    await c.snapshots.remove(ns, "sha256:l1");
-    const left = await c.snapshots.list(ns);
+    const last = await c.snapshots.remove(ns, "sha256:l1");
+    const left = await c.snapshots.list(ns, [], { minRv: last.rv });
     assert.deepEqual(left.result, []);
     // Removing never deletes a tree: that is the collector's job.
     assert.ok(existsSync(dir1) && existsSync(dir2));
@@ -249,7 +251,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
     const ns = "info";
     const m = await c.snapshots.prepare(ns, "k", "", { labels: { a: "1", b: "2" } });
     writeFileSync(join(m.result[0]!.source, "f"), Buffer.alloc(8192, 7));
-    const st = await c.snapshots.stat(ns, "k");
+    const st = await c.snapshots.stat(ns, "k", { minRv: m.rv });
     assert.equal(st.result.kind, "active");
     assert.deepEqual(st.result.labels, { a: "1", b: "2" });
     const u = await c.snapshots.usage(ns, "k");
@@ -296,7 +298,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
     assert.notEqual(a.result[0]!.source, b.result[0]!.source);
     writeFileSync(join(a.result[0]!.source, "only-a"), "a");
     assert.ok(!existsSync(join(b.result[0]!.source, "only-a")));
-    assert.match((await c.snapshots.stat("iso-a", "same")).result.backendKey, /^iso-a\/[0-9a-f]+\/same$/);
+    assert.match((await c.snapshots.stat("iso-a", "same", { minRv: a.rv })).result.backendKey, /^iso-a\/[0-9a-f]+\/same$/);
     // A first write into a namespace creates it (divergence 1: with an event).
     const events = await eventsOf(p, "iso-b");
     assert.deepEqual(
@@ -339,12 +341,12 @@ describe("snapshots against a real nats-server and LMDB", () => {
   test("a command under a lease records what it creates; commit swaps key for name; remove drops it", async () => {
     const ns = "leased";
     const lease = (await c.leases.create(ns, { id: "pull-1" })).result.id;
-    await c.snapshots.prepare(ns, "extract", "", { lease });
-    let res = await c.leases.resources(ns, lease);
+    const first = await c.snapshots.prepare(ns, "extract", "", { lease });
+    let res = await c.leases.resources(ns, lease, { minRv: first.rv });
     assert.deepEqual(res.result, [{ type: "snapshots/native", id: "extract" }]);
     await c.snapshots.commit(ns, "sha256:c", "extract", { lease });
-    await c.snapshots.prepare(ns, "next", "sha256:c", { lease });
-    res = await c.leases.resources(ns, lease);
+    const next = await c.snapshots.prepare(ns, "next", "sha256:c", { lease });
+    res = await c.leases.resources(ns, lease, { minRv: next.rv });
     assert.deepEqual(res.result, [
       { type: "snapshots/native", id: "next" },
       { type: "snapshots/native", id: "sha256:c" },
@@ -357,6 +359,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
       "AlreadyExists",
       'target snapshot "sha256:c": already exists',
     );
+    await p.server.runtime.catchUp(10_000);
     assert.deepEqual((await c.leases.resources(ns, other)).result, [{ type: "snapshots/native", id: "sha256:c" }]);
     assert.deepEqual((await c.leases.resources(ns, lease)).result, [{ type: "snapshots/native", id: "sha256:c" }]);
     const types = (await eventsOf(p, ns)).map((e) => e.event.type);
@@ -403,6 +406,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
         failed.message,
       );
     }
+    await p.server.runtime.catchUp(10_000);
     const all = (await c.snapshots.list(ns)).result;
     const keys = new Set(all.map((s) => s.key));
     for (const s of all) if (s.parent !== "") assert.ok(keys.has(s.parent), `${s.key} lost its parent ${s.parent}`);
@@ -414,6 +418,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
     const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => c.snapshots.commit(ns, "name", `k${i}`)));
     assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
     for (const r of results) if (r.status === "rejected") assert.equal((r.reason as Error).message, 'snapshot "name": already exists');
+    await p.server.runtime.catchUp(10_000);
     assert.equal((await c.snapshots.list(ns, ["kind==active"])).result.length, 5);
   });
 
@@ -426,8 +431,8 @@ describe("snapshots against a real nats-server and LMDB", () => {
     assert.equal(await api.writableDir(ns, "extract-x", { minRv: prepared.rv }), prepared.dir);
     const committed = await api.commit(ns, "sha256:top", "extract-x", { lease });
     await rejects(api.writableDir(ns, "sha256:top", { minRv: committed.rv }), "FailedPrecondition", 'snapshot "sha256:top" is not active: it is read-only: failed precondition');
-    assert.equal((await api.stat(ns, "sha256:top")).parent, "");
-    assert.equal((await api.usage(ns, "sha256:top")).inodes, 2);
+    assert.equal((await api.stat(ns, "sha256:top", { minRv: committed.rv })).parent, "");
+    assert.equal((await api.usage(ns, "sha256:top", { minRv: committed.rv })).inodes, 2);
     await rejects(api.prepare(ns, "extract-y", { lease, labels: { "containerd.io/snapshot.ref": "sha256:top" } }), "AlreadyExists", 'target snapshot "sha256:top": already exists');
   });
 

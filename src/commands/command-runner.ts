@@ -8,6 +8,7 @@ import { EventStore, WrongExpectedSequenceError, type Expectation } from "../eve
 import type { Logger } from "../observability/logger.js";
 import { ProjectionRuntime } from "../projections/runtime.js";
 import type { Append, CommandContext, CommandDefinition, Decision, Reply } from "./command.js";
+import { ExclusiveLane } from "./exclusive-lane.js";
 import type { Payload } from "./payload.js";
 
 /** Who sent a command, and under which ids. */
@@ -42,8 +43,8 @@ export class CommandRunner {
     @inject(Tokens.Logger) private readonly log: Logger,
   ) {}
 
-  /** The tail of each namespace's queue of exclusive commands (see {@link inTurn}). */
-  private readonly turns = new Map<string, Promise<void>>();
+  /** Each namespace's exclusive commands (see {@link ExclusiveLane}). */
+  private readonly lanes = new Map<string, ExclusiveLane>();
 
   async run<P, R>(def: CommandDefinition<P, R>, namespace: string, payload: Payload, meta: CommandMeta): Promise<Reply<R>> {
     const params = def.parse(payload, namespace);
@@ -51,66 +52,59 @@ export class CommandRunner {
     // Host effects first, outside the turn: a long copy must not hold up the
     // namespace's other exclusive commands. Deciding again in turn finds the
     // effect done (effects are idempotent); a refusal here is met again there.
+    let lane = this.lanes.get(namespace);
+    if (!lane) this.lanes.set(namespace, (lane = new ExclusiveLane()));
     if (def.beforeAppend) {
       try {
-        const ctx = this.context(namespace, meta);
+        const ctx = this.context(namespace, meta, lane);
         const decision = def.decide(ctx, params);
         if (decision.appends.length > 0) await def.beforeAppend(ctx, params, decision);
       } catch {
         // Decided again, and answered, in turn.
       }
     }
-    return this.inTurn(namespace, async () => {
-      const reply = await this.decideAndAppend(def, namespace, params, meta);
-      // The next command in turn decides on views that include this one.
-      await this.runtime.waitFor(namespace, reply.rv).catch(() => {});
-      return reply;
-    });
+    // Commands whose appends expect the namespace's last sequence would only
+    // fail each other's expectation if they ran side by side (each conflict a
+    // wasted append and a retry): in this process they take turns per
+    // namespace. Other processes and other commands still race them; OCC
+    // stays the guard.
+    const inLane = lane;
+    return inLane.turn(() => this.decideAndAppend(def, namespace, params, meta, inLane));
   }
 
   /**
-   * Commands whose appends expect the namespace's last sequence would only
-   * fail each other's expectation if they ran side by side (each conflict a
-   * wasted append and a retry): in this process they take turns per
-   * namespace. Other processes and other commands still race them; OCC
-   * stays the guard.
+   * What a decision reads. In an exclusive lane whose pending appends
+   * continue the views without a gap, those appends come along
+   * (`ctx.pending`) and the expectation is the lane's last append.
    */
-  private async inTurn<T>(namespace: string, work: () => Promise<T>): Promise<T> {
-    const before = this.turns.get(namespace) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    const tail = before.then(() => mine);
-    this.turns.set(namespace, tail);
-    await before;
-    try {
-      return await work();
-    } finally {
-      done();
-      if (this.turns.get(namespace) === tail) this.turns.delete(namespace);
+  private context(namespace: string, meta: CommandMeta, lane?: ExclusiveLane): CommandContext {
+    const views = this.runtime.views;
+    const applied = this.runtime.applied(namespace);
+    const ctx: CommandContext = { namespace, views, now: this.clock.now().toISOString(), appliedRv: applied, lease: meta.lease };
+    const pending = lane?.unapplied(applied);
+    if (pending && "events" in pending && pending.events.length > 0) {
+      ctx.appliedRv = pending.last;
+      ctx.pending = pending.events;
     }
+    return ctx;
   }
 
-  private context(namespace: string, meta: CommandMeta): CommandContext {
-    return {
-      namespace,
-      views: this.runtime.views,
-      now: this.clock.now().toISOString(),
-      appliedRv: this.runtime.applied(namespace),
-      lease: meta.lease,
-    };
-  }
-
-  private async decideAndAppend<P, R>(def: CommandDefinition<P, R>, namespace: string, params: P, meta: CommandMeta): Promise<Reply<R>> {
+  private async decideAndAppend<P, R>(
+    def: CommandDefinition<P, R>,
+    namespace: string,
+    params: P,
+    meta: CommandMeta,
+    lane?: ExclusiveLane,
+  ): Promise<Reply<R>> {
     const subject = def.subject(namespace, params);
     for (let attempt = 1; ; attempt++) {
-      const views = this.runtime.views;
-      const ctx: CommandContext = {
-        namespace,
-        views,
-        now: this.clock.now().toISOString(),
-        appliedRv: this.runtime.applied(namespace),
-        lease: meta.lease,
-      };
+      if (lane) {
+        // Another writer's event among the lane's pending ones: let the views catch up first.
+        const pending = lane.unapplied(this.runtime.applied(namespace));
+        if ("gapUntil" in pending) await this.runtime.waitFor(namespace, pending.gapUntil);
+      }
+      const ctx = this.context(namespace, meta, lane);
+      const views = ctx.views;
       const head = views.heads.get(subject);
       if (head && head.causationId === meta.commandId) {
         return { rv: head.seq, result: def.replay(ctx, params) };
@@ -135,9 +129,16 @@ export class CommandRunner {
       }
       if (def.beforeAppend) await def.beforeAppend(ctx, params, decision);
       try {
-        const rv = await this.appendAll(namespace, decision.appends, meta);
+        const { seqs, duplicate } = await this.appendAll(namespace, decision.appends, meta);
+        if (duplicate) {
+          // The same command id raced its first run, which appended first: answer as that one did.
+          const rv = seqs[seqs.length - 1]!;
+          await this.runtime.waitFor(namespace, rv);
+          return { rv, result: def.replay(this.context(namespace, meta), params) };
+        }
+        lane?.record(decision.appends.map((a, i) => ({ seq: seqs[i]!, event: a.event })));
         if (decision.error) throw decision.error;
-        return { rv, result: decision.result };
+        return { rv: seqs[seqs.length - 1]!, result: decision.result };
       } catch (err) {
         if (!(err instanceof WrongExpectedSequenceError)) throw err;
         if (attempt >= maxAttempts) {
@@ -161,7 +162,9 @@ export class CommandRunner {
    * implicit namespace creation, what a namespace delete drops) get derived ids,
    * so a retry that no longer needs them cannot be mistaken for a duplicate.
    */
-  private async appendAll(namespace: string, appends: readonly Append[], meta: CommandMeta): Promise<number> {
+  private async appendAll(namespace: string, appends: readonly Append[], meta: CommandMeta): Promise<{ seqs: number[]; duplicate: boolean }> {
+    const seqs: number[] = [];
+    let duplicate = false;
     let previous: number | undefined;
     const appendedTo = new Map<string, number>();
     for (let i = 0; i < appends.length; i++) {
@@ -188,7 +191,10 @@ export class CommandRunner {
       );
       previous = result.seq;
       appendedTo.set(subject, result.seq);
+      seqs.push(result.seq);
+      // JetStream recognised the command id: its first run's event is in the log.
+      if (primary && result.duplicate) duplicate = true;
     }
-    return previous!;
+    return { seqs, duplicate };
   }
 }

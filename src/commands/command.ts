@@ -14,6 +14,13 @@ export interface CommandContext {
   appliedRv: number;
   /** The lease the command runs under, if any (request header `Purser-Lease`). */
   lease?: string;
+  /**
+   * Exclusive commands only: events this process appended for the
+   * namespace's exclusive commands that `views` have not applied yet, in log
+   * order. A decision must read through them (they are the namespace's state
+   * as of `appliedRv`, which is then the last of them).
+   */
+  pending?: readonly DomainEvent[];
 }
 
 /** One event to append, with the expectation it was decided under. */
@@ -60,7 +67,9 @@ export interface CommandDefinition<P, R> {
   /**
    * True when the command's appends expect the namespace's last sequence:
    * such commands of one namespace then take turns in this process instead
-   * of failing each other's expectation (see CommandRunner).
+   * of failing each other's expectation, without waiting for the views
+   * between turns. Their decide must then read through `ctx.pending`
+   * (see ExclusiveLane).
    */
   exclusive?(params: P): boolean;
   /** The reply of an already-applied command (see {@link subject}). */

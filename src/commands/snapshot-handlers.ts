@@ -4,15 +4,15 @@ import { subjectOfEvent } from "../events/event-subject.js";
 import { snapshotObjectId, type SnapshotRecord } from "../events/snapshot-events.js";
 import { eventSubject, ObjectKind } from "../events/subjects.js";
 import { parseFilters, type Filter } from "../projections/filters/index.js";
-import { getSnapshot, hasChildren, listSnapshots, snapshotterKnown } from "../projections/snapshots.js";
+import { getSnapshot, listSnapshots } from "../projections/snapshots.js";
 import type { Usage } from "../snapshots/disk-usage.js";
 import type { Mount, NativeSnapshotter } from "../snapshots/native.js";
 import type { Snapshotters } from "../snapshots/snapshotters.js";
 import type { Append, CommandContext, CommandDefinition, Decision, QueryDefinition } from "./command.js";
-import { contextLease } from "./lease-recording.js";
 import { objectExpectation, withImplicitNamespace } from "./namespace-guard.js";
 import { optionalString, stringList, stringMap, type Payload } from "./payload.js";
-import { decideSnapshot, type SnapshotCommand, type SnapshotDecision } from "./snapshots.js";
+import { snapshotState } from "./snapshot-state.js";
+import { decideSnapshot, type SnapshotCommand, type SnapshotDecision, type SnapshotState } from "./snapshots.js";
 
 /**
  * Snapshot commands and queries (`purser.v1.<ns>.snapshots.<verb>`):
@@ -72,19 +72,10 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
   /** Where a decision's new tree comes from, for beforeAppend. */
   const trees = new WeakMap<object, { sn: NativeSnapshotter; dir: string; copyOf?: string }>();
 
-  const decide = (ctx: CommandContext, command: SnapshotCommand): { d: SnapshotDecision; appends: Append[] } => {
-    const sn = command.snapshotter;
-    const d = decideSnapshot(
-      command,
-      {
-        namespace: ctx.namespace,
-        get: (key) => getSnapshot(ctx.views, ctx.namespace, sn, key),
-        hasChildren: (key) => hasChildren(ctx.views, ctx.namespace, sn, key),
-        snapshotterKnown: snapshotterKnown(ctx.views, ctx.namespace, sn),
-        lease: contextLease(ctx),
-      },
-      ctx.now,
-    );
+  const decide = (ctx: CommandContext, command: SnapshotCommand): { d: SnapshotDecision; appends: Append[]; state: SnapshotState } => {
+    // The views, through what this process's exclusive commands appended that they have not applied yet.
+    const state = snapshotState(ctx, command.snapshotter);
+    const d = decideSnapshot(command, state, ctx.now);
     const appends = d.events.map((event) => ({
       event,
       expect: d.namespaceWide ? { lastSequence: ctx.appliedRv } : objectExpectation(ctx, subjectOfEvent(ctx.namespace, event)),
@@ -92,7 +83,7 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
     // Any write creates a missing namespace (containerd A.4; purser records it:
     // divergence 1). Only a parentless prepare or view can meet one: anything
     // else reads snapshots the namespace already holds.
-    return { d, appends: d.namespaceWide ? appends : withImplicitNamespace(ctx, appends) };
+    return { d, appends: d.namespaceWide ? appends : withImplicitNamespace(ctx, appends), state };
   };
 
   const create = (verb: "prepare" | "view"): CommandDefinition<Command<"PrepareSnapshot" | "CreateView"> & { backend: NativeSnapshotter }, Mount[]> => ({
@@ -111,12 +102,12 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
     // With a parent the decision is namespace-wide (decideSnapshot): take turns.
     exclusive: (c) => c.parent !== "",
     decide(ctx, c) {
-      const { d, appends } = decide(ctx, c);
+      const { d, appends, state } = decide(ctx, c);
       const decision: Decision<Mount[]> = { appends, result: d.snapshot ? c.backend.mounts(d.snapshot) : [], ...(d.error ? { error: d.error } : {}) };
       const s = d.snapshot;
       // A view with a parent mounts the parent's own tree; every other new snapshot gets a tree of its own.
       if (s && !(s.kind === "view" && s.parent !== "")) {
-        const parent = s.parent !== "" ? getSnapshot(ctx.views, ctx.namespace, s.snapshotter, s.parent) : undefined;
+        const parent = s.parent !== "" ? state.get(s.parent) : undefined;
         trees.set(decision, { sn: c.backend, dir: s.dir, ...(parent ? { copyOf: parent.dir } : {}) });
       }
       return decision;
