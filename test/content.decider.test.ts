@@ -5,6 +5,7 @@ import { PurserError } from "../src/errors/errdefs.js";
 import type { DomainEvent } from "../src/events/catalog.js";
 import type { ContentRecord } from "../src/events/content-events.js";
 import type { IngestRecord } from "../src/events/ingest-events.js";
+import type { LeaseResource } from "../src/events/lease-events.js";
 
 const now = "2026-01-02T03:04:05.000Z";
 const tomorrow = "2026-01-03T03:04:05.000Z";
@@ -24,14 +25,32 @@ const ingest = (over: Partial<IngestRecord> = {}): IngestRecord => ({
   ...over,
 });
 
+interface LeaseChanges {
+  hold?: LeaseResource[];
+  release?: LeaseResource[];
+}
+
 /** given(state).when(command).then(events | error), as the house style reads. */
 function given(state: Partial<ContentState> = {}) {
   const full: ContentState = { content: undefined, ingest: undefined, ...state };
   return {
     when(command: ContentCommand) {
       return {
-        then(expected: DomainEvent[]) {
-          assert.deepEqual(decideContent(command, full, now), expected);
+        /** The events, and what the context lease holds before them and lets go of after. */
+        then(expected: DomainEvent[], lease: LeaseChanges = {}) {
+          const d = decideContent(command, full, now);
+          assert.deepEqual(d.events, expected);
+          assert.deepEqual({ hold: d.hold, release: d.release }, { hold: lease.hold ?? [], release: lease.release ?? [] });
+          assert.equal(d.error, undefined);
+        },
+        /** Appends, then refuses (containerd refusals that still change state). */
+        thenRefusesAfter(expected: DomainEvent[], lease: LeaseChanges, kind: string, message: string) {
+          const d = decideContent(command, full, now);
+          assert.deepEqual(d.events, expected);
+          assert.deepEqual({ hold: d.hold, release: d.release }, { hold: lease.hold ?? [], release: lease.release ?? [] });
+          assert.ok(d.error instanceof PurserError);
+          assert.equal(d.error.kind, kind);
+          assert.equal(d.error.message, message);
         },
         thenFails(kind: string, message: string) {
           assert.throws(
@@ -71,7 +90,7 @@ describe("content decider: ingests (containerd A.7)", () => {
             resumed: false,
           },
         },
-      ]);
+      ], { hold: [{ type: "ingests", id: "r1" }] });
   });
 
   test("open under a lease: no expiry, the lease holds it", () => {
@@ -82,7 +101,7 @@ describe("content decider: ingests (containerd A.7)", () => {
           type: "IngestStarted",
           data: { ingest: { ref: "r1", id: "id-new", expected: "", total: 0, shared: false, startedAt: now, lease: "l1" }, resumed: false },
         },
-      ]);
+      ], { hold: [{ type: "ingests", id: "r1" }] });
   });
 
   test("open again: the same ingest resumes (id, start kept) and its expiry is renewed", () => {
@@ -96,7 +115,7 @@ describe("content decider: ingests (containerd A.7)", () => {
             resumed: true,
           },
         },
-      ]);
+      ], { hold: [{ type: "ingests", id: "r1" }] });
   });
 
   test("open again with another total: containerd's local store starts over", () => {
@@ -107,7 +126,7 @@ describe("content decider: ingests (containerd A.7)", () => {
           type: "IngestStarted",
           data: { ingest: { ref: "r1", id: "id-new", expected: "", total: 11, shared: false, startedAt: now, expireAt: tomorrow }, resumed: false },
         },
-      ]);
+      ], { hold: [{ type: "ingests", id: "r1" }] });
   });
 
   test("open of a blob the host has: shared, its size as the total", () => {
@@ -118,12 +137,11 @@ describe("content decider: ingests (containerd A.7)", () => {
           type: "IngestStarted",
           data: { ingest: { ref: "r1", id: "id-new", expected: digest, total: 3, shared: true, startedAt: now, expireAt: tomorrow }, resumed: false },
         },
-      ]);
+      ], { hold: [{ type: "ingests", id: "r1" }] });
   });
 
   const refusals: Array<[string, Partial<ContentState>, ContentCommand, string, string]> = [
     ["empty ref", {}, start({ ref: "" }), "InvalidArgument", "ref must not be empty: invalid argument"],
-    ["expected already in the namespace", { content: content() }, start({ expected: digest }), "AlreadyExists", `content ${digest}: already exists`],
     ["abort of an unknown ref", {}, { type: "AbortIngest", ref: "nope" }, "NotFound", "reference nope: not found"],
     [
       "commit of an ingest that is gone",
@@ -146,39 +164,63 @@ describe("content decider: ingests (containerd A.7)", () => {
       "InvalidArgument",
       "info.Labels: label key and value length (5000 bytes) greater than maximum size (4096 bytes), key: k: invalid argument",
     ],
-    [
-      "a put of a blob the namespace holds",
-      { content: content() },
-      { type: "CommitContent", ref: "r1", digest, size: 3, labels: {} },
-      "AlreadyExists",
-      `content ${digest}: already exists`,
-    ],
   ];
   for (const [name, state, command, kind, message] of refusals) {
     test(`refused: ${name}`, () => given(state).when(command).thenFails(kind, message));
   }
 
-  test("abort: IngestAborted", () => {
-    given({ ingest: ingest() }).when({ type: "AbortIngest", ref: "r1" }).then([{ type: "IngestAborted", data: { ref: "r1" } }]);
+  test("open of a blob the namespace holds: the lease takes hold of it, then AlreadyExists", () => {
+    given({ content: content() })
+      .when(start({ expected: digest }))
+      .thenRefusesAfter([], { hold: [{ type: "content", id: digest }] }, "AlreadyExists", `content ${digest}: already exists`);
+  });
+
+  test("abort: IngestAborted, and the ingest leaves the lease", () => {
+    given({ ingest: ingest() })
+      .when({ type: "AbortIngest", ref: "r1" })
+      .then([{ type: "IngestAborted", data: { ref: "r1" } }], { release: [{ type: "ingests", id: "r1" }] });
   });
 });
 
 describe("content decider: commit, update, delete (containerd A.7)", () => {
   test("commit: the full record, created = updated = now, empty labels dropped, the ingest consumed", () => {
     given({ ingest: ingest() })
-      .when({ type: "CommitContent", ref: "r1", digest, size: 3, labels: { a: "1", gone: "" }, ingestId: "id-old", lease: "l1" })
-      .then([
-        {
-          type: "ContentCommitted",
-          data: { content: { digest, size: 3, labels: { a: "1" }, createdAt: now, updatedAt: now }, ref: "r1", ingestId: "id-old", lease: "l1" },
-        },
-      ]);
+      .when({ type: "CommitContent", ref: "r1", digest, size: 3, labels: { a: "1", gone: "" }, ingestId: "id-old" })
+      .then(
+        [
+          {
+            type: "ContentCommitted",
+            data: { content: { digest, size: 3, labels: { a: "1" }, createdAt: now, updatedAt: now }, ref: "r1", ingestId: "id-old" },
+          },
+        ],
+        // The lease's hold moves from the ingest to the blob.
+        { hold: [{ type: "content", id: digest }], release: [{ type: "ingests", id: "r1" }] },
+      );
   });
 
-  test("commit of a blob the namespace holds: the ingest is removed (the service then answers AlreadyExists)", () => {
+  test("a put (no ingest): the blob goes into the lease", () => {
+    given()
+      .when({ type: "CommitContent", ref: "r1", digest, size: 3, labels: {} })
+      .then([{ type: "ContentCommitted", data: { content: { digest, size: 3, labels: {}, createdAt: now, updatedAt: now }, ref: "r1" } }], {
+        hold: [{ type: "content", id: digest }],
+      });
+  });
+
+  test("a put of a blob the namespace holds: the lease takes hold of it, then AlreadyExists", () => {
+    given({ content: content() })
+      .when({ type: "CommitContent", ref: "r1", digest, size: 3, labels: {} })
+      .thenRefusesAfter([], { hold: [{ type: "content", id: digest }] }, "AlreadyExists", `content ${digest}: already exists`);
+  });
+
+  test("commit of a blob the namespace holds: containerd 1.6 still removes the ingest, then answers AlreadyExists", () => {
     given({ content: content(), ingest: ingest() })
       .when({ type: "CommitContent", ref: "r1", digest, size: 3, labels: {}, ingestId: "id-old" })
-      .then([{ type: "IngestAborted", data: { ref: "r1", reason: "already-exists" } }]);
+      .thenRefusesAfter(
+        [{ type: "IngestAborted", data: { ref: "r1", reason: "already-exists" } }],
+        { hold: [{ type: "content", id: digest }], release: [{ type: "ingests", id: "r1" }] },
+        "AlreadyExists",
+        `content ${digest}: already exists`,
+      );
   });
 
   const updates: Array<[string, Record<string, string>, Record<string, string>, string[], Record<string, string>, string[]]> = [
@@ -212,8 +254,10 @@ describe("content decider: commit, update, delete (containerd A.7)", () => {
     test(`update refused: ${name}`, () => given({ content: record }).when({ type: "UpdateContent", digest, labels, fieldPaths }).thenFails(kind, message));
   }
 
-  test("delete: ContentDeleted (metadata only), with the lease that lets go of it", () => {
-    given({ content: content() }).when({ type: "DeleteContent", digest, lease: "l1" }).then([{ type: "ContentDeleted", data: { digest, lease: "l1" } }]);
+  test("delete: ContentDeleted (metadata only), and the blob leaves the lease", () => {
+    given({ content: content() })
+      .when({ type: "DeleteContent", digest })
+      .then([{ type: "ContentDeleted", data: { digest } }], { release: [{ type: "content", id: digest }] });
   });
 
   test("delete of a blob the namespace does not hold", () => {

@@ -11,6 +11,8 @@ interface ServeOptions {
   natsPort: string;
   logLevel: string;
   replicas: string;
+  contentSharingPolicy: string;
+  contentFsync?: boolean;
 }
 
 /**
@@ -26,6 +28,8 @@ export function registerServeCommand(program: Command): void {
     .option("--nats-port <port>", "port of the embedded nats-server", "4222")
     .option("--log-level <level>", "debug, info, warn or error", "info")
     .option("--replicas <n>", "replicas of each namespace stream (3 on a NATS cluster)", "1")
+    .option("--content-sharing-policy <policy>", "shared (a blob on the host serves every namespace) or isolated", "shared")
+    .option("--content-fsync", "fsync each blob before it is linked into the store")
     .action(async (opts: ServeOptions, cmd: Command) => {
       const globalServer = (cmd.optsWithGlobals() as { server?: string }).server ?? process.env.NATS_URL;
       if (!(opts.logLevel in LogLevel)) throw new Error(`unknown log level ${JSON.stringify(opts.logLevel)}`);
@@ -60,6 +64,7 @@ export function registerServeCommand(program: Command): void {
           dataDir,
           log,
           eventStore: { replicas: Number(opts.replicas) || 1 },
+          content: { sharingPolicy: opts.contentSharingPolicy, fsync: opts.contentFsync ?? false },
         });
         process.once("SIGINT", () => void shutdown("SIGINT"));
         process.once("SIGTERM", () => void shutdown("SIGTERM"));

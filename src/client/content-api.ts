@@ -8,6 +8,7 @@ import { commandSubject } from "../events/subjects.js";
 import { RequestHeader } from "../server/request-headers.js";
 import type { IngestStatus } from "../content/content-service.js";
 import { ContentHeader, encodeRefHeader } from "../content/protocol.js";
+import { listAllPages } from "./list-pages.js";
 import type { CommandOptions, PurserClient, QueryOptions, Reply } from "./purser-client.js";
 
 export type { IngestStatus } from "../content/content-service.js";
@@ -25,7 +26,7 @@ export interface ReadChunk {
 
 /** How a blob travels: chunk size and how many chunks are in flight at once. */
 export interface TransferOptions {
-  /** Bytes per request (default 512 KiB; capped to what the server's max_payload allows). */
+  /** Bytes per request (default: the most the server's max_payload allows, up to 1 MiB). */
   chunkSize?: number;
   /** Requests in flight at once (default 4): the pipelining that makes large blobs fast. */
   inFlight?: number;
@@ -84,8 +85,12 @@ export interface ReadOptions extends TransferOptions {
   minRv?: number;
 }
 
-/** Bytes per chunk by default: measured as the knee of throughput on a 1 MB max_payload. */
-export const defaultChunkSize = 512 * 1024;
+/**
+ * Bytes per chunk by default: as large as the server's max_payload allows
+ * (1 MiB in infra/nats.conf, less room for headers); fewer, larger messages
+ * measured fastest (docs/content.md).
+ */
+export const defaultChunkSize = 1024 * 1024;
 export const defaultInFlight = 4;
 const defaultTimeoutMs = 30_000;
 /** Room a request needs beside its chunk (msgpack framing, headers). */
@@ -109,9 +114,12 @@ export class ContentApi {
     return this.client.query<ContentRecord>(namespace, "content", "info", { digest }, opts);
   }
 
-  /** containerd filters on `digest` and `labels.<k>`: several strings are ORed, commas within one AND. */
-  list(namespace: string, filters: string[] = [], opts?: QueryOptions) {
-    return this.client.query<ContentRecord[]>(namespace, "content", "list", { filters }, opts);
+  /**
+   * containerd filters on `digest` and `labels.<k>`: several strings are ORed,
+   * commas within one AND. Reads every page of the list (docs/protocol.md).
+   */
+  list(namespace: string, filters: string[] = [], opts?: QueryOptions): Promise<Reply<ContentRecord[]>> {
+    return listAllPages<ContentRecord>(this.client, namespace, "content", filters, opts);
   }
 
   /** Sets labels; with field paths (`labels`, `labels.<k>`) only those change, an empty value removes. */
@@ -180,11 +188,13 @@ export class ContentApi {
     opts: WriteOptions = {},
   ): Promise<WriteResult> {
     const { chunkSize } = this.transfer(opts);
+    // A put carries the labels too: it must still fit in one message.
+    const putLimit = chunkSize - Buffer.byteLength(JSON.stringify(opts.labels ?? {}));
     const iterator = bytesOf(source)[Symbol.asyncIterator]();
     const head: Uint8Array[] = [];
     let headBytes = 0;
     let ended = false;
-    while (headBytes <= chunkSize) {
+    while (headBytes <= putLimit) {
       const next = await iterator.next();
       if (next.done) {
         ended = true;
@@ -318,6 +328,8 @@ export class ContentApi {
 export class BlobWriter {
   private buffered: Uint8Array[] = [];
   private bufferedBytes = 0;
+  /** Chunk buffers to reuse (at most `inFlight` + 1 exist). */
+  private readonly buffers: Buffer[] = [];
   /** Offset of the next chunk sent. */
   private sent: number;
   private acked: number;
@@ -352,7 +364,10 @@ export class BlobWriter {
     return this.acked;
   }
 
-  /** Queues `data`; resolves once it is buffered or on the wire (waits while the window is full). */
+  /**
+   * Queues `data`; resolves once it is buffered or on the wire (waits while
+   * the window is full). `data` must not change afterwards (it may be sent as it is).
+   */
   async write(data: Uint8Array): Promise<void> {
     this.check();
     let at = 0;
@@ -404,11 +419,28 @@ export class BlobWriter {
   }
 
   private async sendBuffered(): Promise<void> {
-    const chunk = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered, this.bufferedBytes);
+    const pieces = this.buffered;
+    const bytes = this.bufferedBytes;
     this.buffered = [];
     this.bufferedBytes = 0;
     while (this.window.length >= this.transfer.inFlight) await this.window[0];
     this.check();
+    // Pieces (64 KiB from a file or stdin stream) are gathered into one of a
+    // few reused buffers: a buffer goes back to the pool only once the
+    // server has answered its chunk, long after NATS copied it out.
+    let chunk: Uint8Array;
+    let pooled: Buffer | undefined;
+    if (pieces.length === 1) {
+      chunk = pieces[0]!;
+    } else {
+      pooled = this.buffers.pop() ?? Buffer.allocUnsafe(this.transfer.chunkSize);
+      let at = 0;
+      for (const piece of pieces) {
+        pooled.set(piece, at);
+        at += piece.length;
+      }
+      chunk = pooled.subarray(0, bytes);
+    }
     const offset = this.sent;
     this.sent += chunk.length;
     const h = natsHeaders();
@@ -429,6 +461,7 @@ export class BlobWriter {
       .finally(() => {
         const i = this.window.indexOf(request);
         if (i >= 0) this.window.splice(i, 1);
+        if (pooled) this.buffers.push(pooled);
       });
     this.window.push(request);
   }

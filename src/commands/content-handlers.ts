@@ -2,25 +2,32 @@ import { invalidArgument, notFound } from "../errors/errdefs.js";
 import type { ContentRecord } from "../events/content-events.js";
 import type { IngestRecord } from "../events/ingest-events.js";
 import { eventSubject, ObjectKind } from "../events/subjects.js";
-import { parseFilters, type Filter } from "../projections/filters/index.js";
-import { contentAdaptor, getContent, getIngest, listContent } from "../projections/content.js";
+import { getContent, getIngest, listContentPage } from "../projections/content.js";
+import { parseFilters } from "../projections/filters/index.js";
 import { digestError } from "../validation/digest.js";
 import { quote } from "../validation/identifiers.js";
-import type { CommandContext, CommandDefinition, Decision, QueryDefinition } from "./command.js";
+import type { Append, CommandContext, CommandDefinition, Decision, QueryDefinition } from "./command.js";
 import { decideContent, type ContentCommand } from "./content.js";
+import { recordInLease, releaseFromLease } from "./lease-recording.js";
+import { defaultPageBytes, toListPage, type ListPage, type ListRequest } from "./list-request.js";
 import { objectExpectation, withImplicitNamespace } from "./namespace-guard.js";
-import { requiredString, stringList, stringMap, type Payload } from "./payload.js";
+import { optionalInteger, optionalString, requiredString, stringList, stringMap, type Payload } from "./payload.js";
 
 /**
  * Content metadata commands and queries (`purser.v1.<ns>.content.<verb>`), and
  * the ingest commands the content service runs once it has done the disk work
  * (src/content/content-service.ts). Payload shapes: docs/protocol.md.
+ *
+ *   info    {digest}                                → ContentRecord
+ *   list    {filters?, after?, maxBytes?}           → a page {items, next?} (list-request.ts)
+ *   update  {digest, labels, fieldPaths?}           → ContentRecord
+ *   delete  {digest}                                → null
  */
 
 /**
  * containerd's services validate the digest of each request before the store
- * sees it; Info and Update with `%q failed validation`, Delete with the bare
- * go-digest text.
+ * sees it: Info and Update with `%q failed validation`, Delete with the bare
+ * go-digest text, Read with `<digest>: <text>`.
  */
 export function checkDigest(digest: string, style: "quoted" | "bare" | "read"): void {
   const err = digestError(digest);
@@ -28,11 +35,6 @@ export function checkDigest(digest: string, style: "quoted" | "bare" | "read"): 
   if (style === "quoted") throw invalidArgument(`${quote(digest)} failed validation`);
   if (style === "read") throw invalidArgument(`${digest}: ${err}`);
   throw invalidArgument(err);
-}
-
-/** The content filters of a list (`digest`, `labels.<k>`), several strings ORed. */
-export function parseContentFilters(p: Payload): Filter {
-  return parseFilters(stringList(p, "filters"));
 }
 
 function contentSubject(namespace: string, digest: string): string {
@@ -43,30 +45,40 @@ function ingestSubject(namespace: string, ref: string): string {
   return eventSubject(namespace, ObjectKind.Ingest, ref);
 }
 
-/** Runs the decider on the views and attaches the per-object expectations. */
+/**
+ * Runs the decider on the views and turns its decision into appends: the
+ * context lease's recordings first, then the content and ingest events (each
+ * under its object's OCC expectation; creates through the implicit-namespace
+ * guard), then what leaves the lease.
+ */
 function decide(ctx: CommandContext, command: ContentCommand): Decision<ContentRecord | IngestRecord | null> {
-  const digest =
-    command.type === "StartIngest" ? command.expected : command.type === "AbortIngest" ? "" : command.digest;
+  const digest = command.type === "StartIngest" ? command.expected : command.type === "AbortIngest" ? "" : command.digest;
   const ref = command.type === "StartIngest" || command.type === "CommitContent" || command.type === "AbortIngest" ? command.ref : "";
   const state = {
     content: digest === "" ? undefined : getContent(ctx.views, ctx.namespace, digest),
     ingest: ref === "" ? undefined : getIngest(ctx.views, ctx.namespace, ref),
   };
-  const events = decideContent(command, state, ctx.now);
-  const appends = events.map((event) => ({
+  const decision = decideContent(command, state, ctx.now);
+  const own: Append[] = decision.events.map((event) => ({
     event,
     expect: objectExpectation(
       ctx,
       event.type === "IngestStarted" || event.type === "IngestAborted" ? ingestSubject(ctx.namespace, ref) : contentSubject(ctx.namespace, digest),
     ),
   }));
-  const last = events[events.length - 1];
+  const held = decision.hold.flatMap((r) => recordInLease(ctx, r));
+  const released = decision.release.flatMap((r) => releaseFromLease(ctx, r));
+  const last = decision.events[decision.events.length - 1];
+  const creates = last?.type === "IngestStarted" || last?.type === "ContentCommitted";
+  const appends = [...held, ...own, ...released];
   let result: ContentRecord | IngestRecord | null = null;
   if (last?.type === "IngestStarted") result = last.data.ingest;
   else if (last?.type === "ContentCommitted" || last?.type === "ContentUpdated") result = last.data.content;
-  // Creates run through the implicit-namespace guard (decided divergence 1).
-  const creates = last?.type === "IngestStarted" || last?.type === "ContentCommitted";
-  return { appends: creates ? withImplicitNamespace(ctx, appends) : appends, result };
+  return {
+    appends: creates || held.length > 0 ? withImplicitNamespace(ctx, appends) : appends,
+    result,
+    ...(decision.error ? { error: decision.error } : {}),
+  };
 }
 
 function ingestRecordOf(row: IngestRecord & { seq?: number }): IngestRecord {
@@ -102,10 +114,7 @@ export const deleteContent: CommandDefinition<Extract<ContentCommand, { type: "D
     return { type: "DeleteContent", digest };
   },
   subject: (namespace, c) => contentSubject(namespace, c.digest),
-  decide(ctx, c) {
-    const command = ctx.lease ? { ...c, lease: ctx.lease } : c;
-    return { appends: decide(ctx, command).appends, result: null };
-  },
+  decide: (ctx, c) => ({ appends: decide(ctx, c).appends, result: null }),
   replay: () => null,
 };
 
@@ -131,28 +140,26 @@ export const startIngest: CommandDefinition<Internal<"StartIngest">, IngestRecor
 };
 
 /**
- * The result of a commit: the new record, or — when the namespace already held
- * the blob and the ingest was removed — the digest the service reports as
- * AlreadyExists once the removal is appended.
+ * A commit, with the host effect its `ContentCommitted` depends on: `place`
+ * puts the verified bytes under blobs/ (idempotent: a blob already there is
+ * left alone). It runs after the decision accepted the commit and before the
+ * event is appended, so the log never names a blob the host lacks.
  */
-export type CommitResult = { content: ContentRecord } | { alreadyExists: string };
+export type CommitCommand = Internal<"CommitContent"> & { place?: () => Promise<void> };
 
-export const commitContent: CommandDefinition<Internal<"CommitContent">, CommitResult> = {
+export const commitContent: CommandDefinition<CommitCommand, ContentRecord> = {
   resource: "content",
   verb: "commit",
-  parse: (p) => p as unknown as Internal<"CommitContent">,
+  parse: (p) => p as unknown as CommitCommand,
   subject: (namespace, c) => contentSubject(namespace, c.digest),
-  decide(ctx, c) {
-    const decision = decide(ctx, ctx.lease ? { ...c, lease: ctx.lease } : c);
-    const last = decision.appends[decision.appends.length - 1]?.event;
-    const result: CommitResult =
-      last?.type === "IngestAborted" ? { alreadyExists: c.digest } : { content: decision.result as ContentRecord };
-    return { appends: decision.appends, result };
+  decide: (ctx, c) => decide(ctx, c) as Decision<ContentRecord>,
+  async beforeAppend(_ctx, c, decision) {
+    if (c.place && decision.appends.some((a) => a.event.type === "ContentCommitted")) await c.place();
   },
   replay(ctx, c) {
     const record = getContent(ctx.views, ctx.namespace, c.digest);
     if (!record) throw notFound(`content digest ${c.digest}`);
-    return { content: record };
+    return record;
   },
 };
 
@@ -161,14 +168,12 @@ export const abortIngest: CommandDefinition<Internal<"AbortIngest">, IngestRecor
   verb: "abort",
   parse: (p) => p as unknown as Internal<"AbortIngest">,
   subject: (namespace, c) => ingestSubject(namespace, c.ref),
-  decide: (ctx, c) => ({ appends: decide(ctx, c).appends, result: getIngestRecord(ctx, c.ref) }),
+  decide(ctx, c) {
+    const row = getIngest(ctx.views, ctx.namespace, c.ref);
+    return { appends: decide(ctx, c).appends, result: row ? ingestRecordOf(row) : null };
+  },
   replay: () => null,
 };
-
-function getIngestRecord(ctx: CommandContext, ref: string): IngestRecord | null {
-  const row = getIngest(ctx.views, ctx.namespace, ref);
-  return row ? ingestRecordOf(row) : null;
-}
 
 // --- Queries -----------------------------------------------------------------
 
@@ -187,11 +192,22 @@ export const getContentQuery: QueryDefinition<string, ContentRecord> = {
   },
 };
 
-export const listContentQuery: QueryDefinition<Filter, ContentRecord[]> = {
+const minPageBytes = 1024;
+const maxPageBytes = 64 * 1024 * 1024;
+
+/**
+ * One page of the namespace's content (`digest`, `labels.<k>` filters, ORed
+ * strings). containerd's Walk returns a filter's parse error as it is (images
+ * and containers wrap it in InvalidArgument once more).
+ */
+export const listContentQuery: QueryDefinition<ListRequest, ListPage> = {
   resource: "content",
   verb: "list",
-  // containerd's Walk returns the filter parse error as it is (images and
-  // containers wrap it in InvalidArgument once more).
-  parse: parseContentFilters,
-  run: (views, namespace, filter) => listContent(views, namespace).filter((r) => filter.match(contentAdaptor(r))),
+  parse(p: Payload) {
+    const filter = parseFilters(stringList(p, "filters"));
+    const after = optionalString(p, "after");
+    const maxBytes = Math.max(minPageBytes, Math.min(maxPageBytes, optionalInteger(p, "maxBytes") ?? defaultPageBytes));
+    return { filter, maxBytes, ...(after === undefined ? {} : { after }) };
+  },
+  run: (views, namespace, { filter, ...page }) => toListPage(listContentPage(views, namespace, filter, page)),
 };

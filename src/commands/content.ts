@@ -1,6 +1,7 @@
-import { alreadyExists, invalidArgument, notFound } from "../errors/errdefs.js";
+import { alreadyExists, invalidArgument, notFound, type PurserError } from "../errors/errdefs.js";
 import type { ContentEvent, ContentRecord } from "../events/content-events.js";
 import type { IngestEvent, IngestRecord } from "../events/ingest-events.js";
+import type { LeaseResource } from "../events/lease-events.js";
 import { quote } from "../validation/identifiers.js";
 import { validateLabel, withoutEmptyLabels } from "../validation/labels.js";
 
@@ -12,6 +13,12 @@ import { validateLabel, withoutEmptyLabels } from "../validation/labels.js";
  * exists on the host — is established by the content service
  * (src/content/content-service.ts) and arrives here as part of the command;
  * what needs the namespace's metadata is decided here.
+ *
+ * Implicit leasing (A.9) is part of the decision: what the context lease must
+ * come to hold (`hold`, recorded before the events) and let go of (`release`,
+ * after them), as containerd's `addContentLease`/`addIngestLease` and their
+ * `remove…` twins do inside the same bolt transaction. Without a lease they
+ * mean nothing.
  */
 export type ContentCommand =
   | {
@@ -33,11 +40,10 @@ export type ContentCommand =
       labels: Record<string, string>;
       /** The ingest this commit consumes (its id), if one was open for the ref. */
       ingestId?: string;
-      lease?: string;
     }
   | { type: "AbortIngest"; ref: string }
   | { type: "UpdateContent"; digest: string; labels: Record<string, string>; fieldPaths: string[] }
-  | { type: "DeleteContent"; digest: string; lease?: string };
+  | { type: "DeleteContent"; digest: string };
 
 export interface ContentState {
   /**
@@ -55,13 +61,34 @@ export const ingestExpiryMs = 24 * 60 * 60 * 1000;
 /** containerd validates content labels with this context (`info.Labels: …`). */
 export const contentLabelsContext = "info.Labels";
 
-export function decideContent(command: ContentCommand, state: ContentState, now: string): Array<ContentEvent | IngestEvent> {
+/** What a content command decides. */
+export interface ContentDecision {
+  events: Array<ContentEvent | IngestEvent>;
+  /** Resources the context lease must hold, recorded before the events. */
+  hold: LeaseResource[];
+  /** Resources that leave the context lease, after the events. */
+  release: LeaseResource[];
+  /** Refuse once the events and lease changes are appended (containerd refusals that still change state). */
+  error?: PurserError;
+}
+
+const contentResource = (digest: string): LeaseResource => ({ type: "content", id: digest });
+const ingestResource = (ref: string): LeaseResource => ({ type: "ingests", id: ref });
+
+function decided(events: ContentDecision["events"], hold: LeaseResource[] = [], release: LeaseResource[] = [], error?: PurserError): ContentDecision {
+  return error ? { events, hold, release, error } : { events, hold, release };
+}
+
+export function decideContent(command: ContentCommand, state: ContentState, now: string): ContentDecision {
   switch (command.type) {
     case "StartIngest": {
       if (command.ref === "") throw invalidArgument("ref must not be empty");
-      // containerd: the blob is already in this namespace → AlreadyExists (after
-      // adding it to the context lease; see docs/content.md for leases).
-      if (command.expected !== "" && state.content) throw alreadyExists(`content ${command.expected}`);
+      // containerd: a blob already in this namespace goes into the context
+      // lease (so no other removal takes it meanwhile), and the answer is
+      // AlreadyExists; the lease change is kept.
+      if (command.expected !== "" && state.content) {
+        return decided([], [contentResource(command.expected)], [], alreadyExists(`content ${command.expected}`));
+      }
       const existing = state.ingest;
       // containerd's local store starts over when the declared total changes
       // ("provided total differs from status"); otherwise the ingest resumes.
@@ -78,7 +105,7 @@ export function decideContent(command: ContentCommand, state: ContentState, now:
       // Every open renews the expiry of an unleased ingest, as containerd's does.
       if (command.lease) ingest.lease = command.lease;
       else ingest.expireAt = new Date(Date.parse(now) + ingestExpiryMs).toISOString();
-      return [{ type: "IngestStarted", data: { ingest, resumed } }];
+      return decided([{ type: "IngestStarted", data: { ingest, resumed } }], [ingestResource(command.ref)]);
     }
     case "CommitContent": {
       if (command.ingestId !== undefined && state.ingest?.id !== command.ingestId) {
@@ -86,10 +113,16 @@ export function decideContent(command: ContentCommand, state: ContentState, now:
       }
       for (const [k, v] of Object.entries(command.labels)) validateLabel(contentLabelsContext, k, v);
       if (state.content) {
-        // containerd removes the ingest and then answers AlreadyExists; the
-        // service turns this event into that error once it is appended.
-        if (!state.ingest) throw alreadyExists(`content ${command.digest}`);
-        return [{ type: "IngestAborted", data: { ref: command.ref, reason: "already-exists" } }];
+        // containerd 1.6 still removes the ingest (and moves the lease's hold
+        // from the ingest to the blob), then answers AlreadyExists.
+        const exists = alreadyExists(`content ${command.digest}`);
+        if (!state.ingest) return decided([], [contentResource(command.digest)], [], exists);
+        return decided(
+          [{ type: "IngestAborted", data: { ref: command.ref, reason: "already-exists" } }],
+          [contentResource(command.digest)],
+          [ingestResource(command.ref)],
+          exists,
+        );
       }
       const content: ContentRecord = {
         digest: command.digest,
@@ -98,15 +131,14 @@ export function decideContent(command: ContentCommand, state: ContentState, now:
         createdAt: now,
         updatedAt: now,
       };
-      const data: { content: ContentRecord; ref: string; ingestId?: string; lease?: string } = { content, ref: command.ref };
+      const data: { content: ContentRecord; ref: string; ingestId?: string } = { content, ref: command.ref };
       if (state.ingest) data.ingestId = state.ingest.id;
-      if (command.lease) data.lease = command.lease;
-      return [{ type: "ContentCommitted", data }];
+      return decided([{ type: "ContentCommitted", data }], [contentResource(command.digest)], state.ingest ? [ingestResource(command.ref)] : []);
     }
     case "AbortIngest": {
       if (command.ref === "") throw invalidArgument("ref must not be empty");
       if (!state.ingest) throw notFound(`reference ${command.ref}`);
-      return [{ type: "IngestAborted", data: { ref: command.ref } }];
+      return decided([{ type: "IngestAborted", data: { ref: command.ref } }], [], [ingestResource(command.ref)]);
     }
     case "UpdateContent": {
       if (!state.content) throw notFound(`content digest ${command.digest}`);
@@ -129,7 +161,7 @@ export function decideContent(command: ContentCommand, state: ContentState, now:
         labels = { ...command.labels };
       }
       for (const [k, v] of Object.entries(labels)) validateLabel(contentLabelsContext, k, v);
-      return [
+      return decided([
         {
           type: "ContentUpdated",
           data: {
@@ -137,11 +169,11 @@ export function decideContent(command: ContentCommand, state: ContentState, now:
             fieldPaths: command.fieldPaths.length > 0 ? [...command.fieldPaths] : ["labels"],
           },
         },
-      ];
+      ]);
     }
     case "DeleteContent": {
       if (!state.content) throw notFound(`content digest ${command.digest}`);
-      return [{ type: "ContentDeleted", data: command.lease ? { digest: command.digest, lease: command.lease } : { digest: command.digest } }];
+      return decided([{ type: "ContentDeleted", data: { digest: command.digest } }], [], [contentResource(command.digest)]);
     }
   }
 }

@@ -12,7 +12,7 @@ import type { EventStore } from "../events/event-store.js";
 import type { IngestRecord } from "../events/ingest-events.js";
 import { commandEndpointSubject, parseCommandSubject } from "../events/subjects.js";
 import type { Logger } from "../observability/logger.js";
-import { getContent, getIngest, ingestAdaptor, ingestsDb, listIngests, type IngestRow } from "../projections/content.js";
+import { blobHolders, getContent, getIngest, ingestAdaptor, ingestsDb, listIngests, type IngestRow } from "../projections/content.js";
 import { parseFilters } from "../projections/filters/index.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
 import { checkNamespaceToken, RawReply, requireNamespace, type CommandService } from "../server/command-service.js";
@@ -122,12 +122,16 @@ export class ContentService {
     this.idleTimer = setInterval(() => this.dropIdleWriters(), Math.min(60_000, this.options.idleWriterMs));
     this.idleTimer.unref();
     void this.removeOrphanIngests().catch((err) => this.log.warn("ingest cleanup failed", { err }));
+    // The endpoints' subscriptions reach the server before start() returns, so a
+    // client that saw the server start never meets "no responders".
+    await this.store.nc.flush();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
     await Promise.allSettled([...this.queues.values()]);
+    await this.blobs.close();
     await Promise.allSettled([...this.writers.values()].map((w) => w.close()));
     this.writers.clear();
   }
@@ -152,26 +156,35 @@ export class ContentService {
       const session = `put-${randomUUID()}`;
       this.locks.acquire(key, ref, session, this.nowMs());
       let pinned: string | undefined;
-      try {
-        // containerd's Writer refuses a blob the namespace already holds before any bytes move.
-        if (expected !== "" && getContent(this.runtime.views, ns, expected)) throw alreadyExists(`content ${expected}`);
-        const digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+      // containerd's Writer answers AlreadyExists for an expected blob the
+      // namespace holds before any bytes move: the commit below decides that
+      // (with the lease's hold on the blob), the bytes are not looked at.
+      const holdsExpected = expected !== "" && getContent(this.runtime.views, ns, expected) !== undefined;
+      let digest = expected;
+      if (!holdsExpected) {
+        digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
         if (size > 0 && size !== data.length) throw failedPrecondition(`${quote(ref)} failed size validation: ${data.length} != ${size}`);
         if (expected !== "" && expected !== digest) throw failedPrecondition(`unexpected commit digest ${digest}, expected ${expected}`);
-        const consumed = getIngest(this.runtime.views, ns, ref);
-        if (!getContent(this.runtime.views, ns, digest)) {
-          this.blobs.pin((pinned = digest));
-          await this.blobs.putBytes(digest, data);
-        }
+      }
+      // A put of a ref whose streamed ingest was left behind consumes that ingest.
+      const consumed = getIngest(this.runtime.views, ns, ref);
+      const place = async () => {
+        if (pinned) return;
+        this.blobs.pin((pinned = digest));
+        await this.blobs.putBytes(digest, data, blobHolders(this.runtime.views, digest).length > 0);
+      };
+      try {
         const reply = await this.runner.run(
           commitContent,
           ns,
-          { type: "CommitContent", ref, digest, size: data.length, labels, ...(consumed ? { ingestId: consumed.id } : {}) },
+          { type: "CommitContent", ref, digest, size: data.length, labels, place, ...(consumed ? { ingestId: consumed.id } : {}) },
           commandMeta(msg),
         );
         if (consumed) await this.finishIngest(key, consumed.id);
-        if ("alreadyExists" in reply.result) throw alreadyExists(`content ${reply.result.alreadyExists}`);
-        return { rv: reply.rv, result: reply.result.content };
+        return { rv: reply.rv, result: reply.result };
+      } catch (err) {
+        if (consumed && isPurserError(err, "AlreadyExists")) await this.finishIngest(key, consumed.id);
+        throw err;
       } finally {
         this.locks.release(key, session);
         if (pinned) this.blobs.unpin(pinned);
@@ -296,24 +309,26 @@ export class ContentService {
         actualSize = w.offset;
         if (expected !== "" && expected !== digest) throw failedPrecondition(`unexpected commit digest ${digest}, expected ${expected}`);
       }
+      // The bytes go under blobs/ once the commit is decided, before its event.
+      const place = async () => {
+        if (w.shared) return;
+        if (!w.isSealed) await w.seal(this.options.fsync);
+        await this.blobs.link(w.dataPath, digest);
+      };
       this.blobs.pin(digest);
       try {
-        if (!w.shared && !getContent(this.runtime.views, ns, digest)) {
-          if (!w.isSealed) await w.seal(this.options.fsync);
-          await this.blobs.link(w.dataPath, digest);
-        }
         const reply = await this.runner.run(
           commitContent,
           ns,
-          { type: "CommitContent", ref, digest, size: actualSize, labels, ingestId: w.id },
+          { type: "CommitContent", ref, digest, size: actualSize, labels, ingestId: w.id, place },
           commandMeta(msg),
         );
         await this.finishIngest(key, w.id);
-        if ("alreadyExists" in reply.result) throw alreadyExists(`content ${reply.result.alreadyExists}`);
-        return { rv: reply.rv, result: reply.result.content };
+        return { rv: reply.rv, result: reply.result };
       } catch (err) {
-        // The ingest was aborted meanwhile (its namespace deleted): nothing is left to retry.
-        if (isPurserError(err, "NotFound")) await this.finishIngest(key, w.id);
+        // AlreadyExists: the ingest was removed (containerd's commit does that).
+        // NotFound: it was aborted meanwhile (its namespace deleted). Either way it is over.
+        if (isPurserError(err, "AlreadyExists") || isPurserError(err, "NotFound")) await this.finishIngest(key, w.id);
         throw err;
       } finally {
         this.blobs.unpin(digest);
@@ -501,23 +516,22 @@ export class ContentService {
   private async ingestRow(ns: string, ref: string, minRv: number): Promise<IngestRow | undefined> {
     await this.runtime.waitFor(ns, minRv);
     const row = getIngest(this.runtime.views, ns, ref);
-    if (row || !(await this.caughtUp(ns))) return row ?? getIngest(this.runtime.views, ns, ref);
-    return undefined;
+    if (row) return row;
+    await this.catchUp(ns);
+    return getIngest(this.runtime.views, ns, ref);
   }
 
   private async contentRow(ns: string, digest: string, minRv: number): Promise<ContentRecord | undefined> {
     await this.runtime.waitFor(ns, minRv);
     const record = getContent(this.runtime.views, ns, digest);
-    if (record || !(await this.caughtUp(ns))) return record ?? getContent(this.runtime.views, ns, digest);
-    return undefined;
+    if (record) return record;
+    await this.catchUp(ns);
+    return getContent(this.runtime.views, ns, digest);
   }
 
-  /** True when the views had applied the whole log; otherwise waits until they have and says false. */
-  private async caughtUp(ns: string): Promise<boolean> {
-    const last = await this.store.lastSequence(ns);
-    if (last <= this.runtime.applied(ns)) return true;
-    await this.runtime.waitFor(ns, last);
-    return false;
+  /** Waits until the views have applied the namespace's log as it is now. */
+  private async catchUp(ns: string): Promise<void> {
+    await this.runtime.waitFor(ns, await this.store.lastSequence(ns));
   }
 
   /**
@@ -567,7 +581,7 @@ export class ContentService {
     for (const w of this.writers.values()) live.add(w.id);
     const cutoff = Date.now() - 10 * 60_000;
     for (const entry of await this.blobs.ingestEntries()) {
-      if (live.has(entry.name) || entry.modifiedMs > cutoff) continue;
+      if (live.has(entry.name) || entry.modifiedMs > cutoff || entry.name.startsWith("spare-")) continue;
       this.log.info("removing orphaned ingest bytes", { entry: entry.name });
       await this.blobs.removeIngestEntry(entry.name);
     }

@@ -67,11 +67,10 @@ export class IngestWriter {
   /** Appends at the current offset (the caller has checked the request's offset). */
   async write(data: Uint8Array, nowMs: number): Promise<void> {
     const fh = await this.file();
-    let written = 0;
-    while (written < data.length) {
-      written += (await fh.write(data, written, data.length - written, this.offset + written)).bytesWritten;
-    }
+    // The file write runs on libuv's pool while this thread hashes.
+    const writing = writeAll(fh, data, this.offset);
     this.hash.update(data);
+    await writing;
     this.offset += data.length;
     this.updatedAt = nowMs;
   }
@@ -145,4 +144,9 @@ export class IngestWriter {
     }
     return this.fh;
   }
+}
+
+async function writeAll(fh: fs.FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let written = 0;
+  while (written < data.length) written += (await fh.write(data, written, data.length - written, position + written)).bytesWritten;
 }

@@ -18,12 +18,12 @@ export interface ContentRecord {
  * A blob became part of the namespace (containerd's commit of a writer).
  * `ref` is the ingest it came from; `ingestId` identifies that ingest's life
  * (absent when a one-request put never opened one), so the ingests view drops
- * exactly the ingest this commit consumed. `lease` is the lease the commit ran
- * under: the lease now holds the blob (containerd `addContentLease`).
+ * exactly the ingest this commit consumed. A commit under a lease is preceded
+ * by the lease's `LeaseResourceAdded` (implicit leasing).
  */
 export interface ContentCommitted {
   type: "ContentCommitted";
-  data: { content: ContentRecord; ref: string; ingestId?: string; lease?: string };
+  data: { content: ContentRecord; ref: string; ingestId?: string };
 }
 
 export interface ContentUpdated {
@@ -34,12 +34,11 @@ export interface ContentUpdated {
 
 /**
  * The namespace no longer holds the blob (metadata only: the bytes go when the
- * GC finds no namespace and no ingest holding them). `lease`: the lease the
- * delete ran under, which lets go of the blob (containerd `removeContentLease`).
+ * GC finds no namespace and no ingest holding them).
  */
 export interface ContentDeleted {
   type: "ContentDeleted";
-  data: { digest: string; lease?: string };
+  data: { digest: string };
 }
 
 export type ContentEvent = ContentCommitted | ContentUpdated | ContentDeleted;

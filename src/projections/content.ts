@@ -2,16 +2,18 @@ import { evolveContent } from "../commands/content.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ContentRecord } from "../events/content-events.js";
 import type { IngestRecord } from "../events/ingest-events.js";
-import { adaptRecord, mapField, type Adaptor } from "./filters/index.js";
+import { adaptRecord, Always, mapField, type Adaptor, type Filter } from "./filters/index.js";
 import { prefixRange } from "./key-range.js";
 import type { Projection } from "./projection.js";
+import { RecordView, type RecordPage } from "./record-view.js";
 import type { ViewStore } from "./view-store.js";
 
 /**
  * The content views (drawn in docs/lmdb.md):
  *
  *   content       [ns, digest]   → ContentRecord   what each namespace holds (containerd's
- *                                                   v1/<ns>/content/blob/<digest>)
+ *                                                   v1/<ns>/content/blob/<digest>), as msgpack
+ *                                                   (record-view.ts: lists go out as stored)
  *   ingests       [ns, ref]      → IngestRow       active ingests (v1/<ns>/content/ingests/<ref>)
  *   blob-holders  [digest, ns]   → true            the reverse of `content`: which namespaces
  *                                                   hold a blob (the GC's "is this blob still
@@ -31,6 +33,8 @@ export interface IngestRow extends IngestRecord {
 
 type Key = [string, string];
 
+const contentRecords = new RecordView<ContentRecord>(contentDb);
+
 export const contentProjection: Projection = {
   name: "content",
   databases: [contentDb, ingestsDb, blobHoldersDb],
@@ -47,14 +51,14 @@ export const contentProjection: Projection = {
       case "ContentCommitted":
       case "ContentUpdated":
       case "ContentDeleted": {
-        const content = views.db<ContentRecord, Key>(contentDb);
         const digest = e.type === "ContentDeleted" ? e.data.digest : e.data.content.digest;
-        const next = evolveContent(content.get([ns, digest]), e);
+        // Events carry the full record: the next state never depends on the current one.
+        const next = evolveContent(undefined, e);
         if (next) {
-          content.putSync([ns, digest], next);
+          contentRecords.put(views, ns, digest, next);
           views.db<boolean, Key>(blobHoldersDb).putSync([digest, ns], true);
         } else {
-          content.removeSync([ns, digest]);
+          contentRecords.remove(views, ns, digest);
           views.db<boolean, Key>(blobHoldersDb).removeSync([digest, ns]);
         }
         if (e.type === "ContentCommitted" && e.data.ingestId !== undefined) {
@@ -71,12 +75,13 @@ export const contentProjection: Projection = {
 };
 
 export function getContent(views: ViewStore, namespace: string, digest: string): ContentRecord | undefined {
-  return views.db<ContentRecord, Key>(contentDb).get([namespace, digest]);
+  return contentRecords.get(views, namespace, digest);
 }
 
-/** The namespace's content in digest order. */
-export function listContent(views: ViewStore, namespace: string): ContentRecord[] {
-  return [...views.db<ContentRecord, Key>(contentDb).getRange(prefixRange([namespace]))].map((r) => r.value);
+/** One page of the namespace's content in digest order, matching `filter` (see record-view.ts). */
+export function listContentPage(views: ViewStore, namespace: string, filter: Filter, page: { after?: string; maxBytes: number }): RecordPage {
+  const match = filter === Always ? undefined : (record: ContentRecord) => filter.match(contentAdaptor(record));
+  return contentRecords.page(views, namespace, { ...page, ...(match ? { match } : {}) });
 }
 
 export function getIngest(views: ViewStore, namespace: string, ref: string): IngestRow | undefined {

@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { humanDuration, humanSize, tabTable } from "../src/cli/units.js";
+import { cliPath, runCli } from "./support/cli.js";
+import { tempDir } from "./support/nats.js";
+import { startTestPurser, type TestPurser } from "./support/purser.js";
+
+const sha256 = (data: Uint8Array) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
+const age = "(Less than a second|\\d+ seconds?)";
+
+/**
+ * Runs the CLI with bytes on stdin and collects stdout as bytes (for `content
+ * get`). An ingest that finds the blob already there exits without reading
+ * all of stdin, as ctr does: the broken pipe is expected, not a failure.
+ */
+function runCliBytes(
+  server: string,
+  args: string[],
+  env: Record<string, string>,
+  input?: Buffer,
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, "--server", server, ...args], {
+      env: { ...process.env, NATS_URL: "", PURSER_NAMESPACE: "", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdin.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") reject(err);
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
+    child.stdin.end(input);
+  });
+}
+
+describe("go-units and tabwriter, as ctr prints sizes, ages and tables", () => {
+  const sizes: Array<[number, string]> = [
+    [0, "0B"],
+    [15, "15B"],
+    [999, "999B"],
+    [1000, "1kB"],
+    [1843, "1.843kB"],
+    [4096, "4.096kB"],
+    [1_000_000, "1MB"],
+    [67_108_864, "67.11MB"],
+    [1_234_567_890, "1.235GB"],
+  ];
+  for (const [bytes, text] of sizes) test(`HumanSize(${bytes}) = ${text}`, () => assert.equal(humanSize(bytes), text));
+  const ages: Array<[number, string]> = [
+    [500, "Less than a second"],
+    [1000, "1 second"],
+    [59_999, "59 seconds"],
+    [60_000, "About a minute"],
+    [5 * 60_000, "5 minutes"],
+    [60 * 60_000, "About an hour"],
+    [3 * 3_600_000, "3 hours"],
+    [3 * 86_400_000, "3 days"],
+    [21 * 86_400_000, "3 weeks"],
+    [90 * 86_400_000, "3 months"],
+    [800 * 86_400_000, "2 years"],
+  ];
+  for (const [ms, text] of ages) test(`HumanDuration(${ms} ms) = ${text}`, () => assert.equal(humanDuration(ms), text));
+  test("tab-padded columns: widest cell + 1, rounded up to 8; the last cell as it is", () => {
+    assert.equal(tabTable([["DIGEST", "SIZE"], ["sha256:abc", "1B"]]), "DIGEST\t\tSIZE\nsha256:abc\t1B\n");
+    assert.equal(tabTable([["REF", "SIZE", "AGE"], ["r", "1B", "x"]], true), "REF\tSIZE\tAGE\t\nr\t1B\tx\t\n");
+  });
+});
+
+describe("purser content CLI, as ctr content prints it", () => {
+  let p: TestPurser;
+  let state: { path: string; remove(): void };
+  const env = () => ({ PURSER_STATE_DIR: state.path });
+  const cli = (args: string[], input?: Buffer | string) => runCli(p.nats.url, ["-n", "default", ...args], env(), input);
+  before(async () => {
+    p = await startTestPurser();
+    state = tempDir("purser-content-cli-");
+  });
+  after(async () => {
+    state.remove();
+    await p.stop();
+  });
+
+  test("ingest from stdin, ls (-q, filters), label, info, get, rm", async () => {
+    const data = Buffer.from("hello, content\n");
+    const digest = sha256(data);
+    assert.deepEqual(await cli(["content", "ingest", "cli-1"], data), { code: 0, stdout: "", stderr: "" });
+    const ls = await cli(["content", "ls"]);
+    assert.equal(ls.code, 0);
+    const lines = ls.stdout.split("\n");
+    assert.equal(lines[0], "DIGEST\t\t\t\t\t\t\t\t\tSIZE\tAGE\t\t\tLABELS");
+    assert.match(lines[1]!, new RegExp(`^${digest}\\t15B\\t${age}\\t+-$`));
+    assert.equal((await cli(["content", "ls", "-q"])).stdout, `${digest}\n`);
+
+    assert.deepEqual(await cli(["content", "label", digest, "b=2", "a=1"]), { code: 0, stdout: "a=1,b=2\n", stderr: "" });
+    assert.deepEqual(await cli(["content", "label", digest, "b="]), { code: 0, stdout: "a=1\n", stderr: "" });
+    assert.equal((await cli(["content", "ls", "-q", "labels.a==1"])).stdout, `${digest}\n`);
+    assert.equal((await cli(["content", "ls", "-q", "labels.a==2"])).stdout, "");
+    assert.match((await cli(["content", "ls"])).stdout.split("\n")[1]!, /\ta=1$/);
+    const info = JSON.parse((await cli(["content", "info", digest])).stdout);
+    assert.deepEqual([info.digest, info.size, info.labels], [digest, 15, { a: "1" }]);
+
+    const got = await runCliBytes(p.nats.url, ["-n", "default", "content", "get", digest], env());
+    assert.equal(got.code, 0);
+    assert.deepEqual(got.stdout, data);
+
+    const missing = sha256(Buffer.from("missing"));
+    // As ctr: what was removed is printed; a blob that was not there is neither printed nor an error.
+    assert.deepEqual(await cli(["content", "rm", digest, missing]), { code: 0, stdout: `${digest}\n`, stderr: "" });
+    assert.equal((await cli(["content", "ls", "-q"])).stdout, "");
+  });
+
+  test("a large ingest streams through an ingest; get streams it back", async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 11);
+    const digest = sha256(data);
+    assert.deepEqual(await cli(["content", "ingest", "cli-big", "--expected-digest", digest, "--expected-size", String(data.length)], data), {
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+    const got = await runCliBytes(p.nats.url, ["-n", "default", "content", "get", digest], env());
+    assert.equal(got.code, 0);
+    assert.equal(sha256(got.stdout), digest);
+    // Again: the namespace holds it already, which ctr's ingest treats as done (without reading all of stdin).
+    const again = await runCliBytes(p.nats.url, ["-n", "default", "content", "ingest", "cli-big-2", "--expected-digest", digest], env(), data);
+    assert.deepEqual([again.code, again.stderr], [0, ""]);
+  });
+
+  test("errors: ctr's texts on stderr, exit status 1", async () => {
+    assert.deepEqual(await cli(["content", "ingest"], "x"), { code: 1, stdout: "", stderr: "purser: must specify a transaction reference\n" });
+    assert.deepEqual(await cli(["content", "ingest", "r", "--expected-digest", "sha256:zz"], "x"), {
+      code: 1,
+      stdout: "",
+      stderr: "purser: invalid checksum digest length\n",
+    });
+    assert.deepEqual(await cli(["content", "ingest", "r", "--expected-size", "3"], "fifteen bytes!!"), {
+      code: 1,
+      stdout: "",
+      stderr: 'purser: "r" failed size validation: 15 != 3: failed precondition\n',
+    });
+    const r = await cli(["content", "rm", "not-a-digest"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.split("\n")[0], "purser: could not delete not-a-digest: invalid checksum digest format: invalid argument");
+    const missing = sha256(Buffer.from("nowhere"));
+    assert.deepEqual(await cli(["content", "info", missing]), { code: 1, stdout: "", stderr: `purser: content digest ${missing}: not found\n` });
+  });
+
+  test("active ingests: REF SIZE AGE (every cell tab-ended), filters on ref; abort", async () => {
+    const w = await p.client.content.openWriter("default", "layer-cli");
+    await w.write(randomBytes(2000));
+    await w.flush();
+    await w.close();
+    const active = await cli(["content", "active"]);
+    assert.equal(active.code, 0);
+    const [header, row, end] = active.stdout.split("\n");
+    assert.equal(header, "REF\t\tSIZE\tAGE\t\t\t");
+    assert.match(row!, new RegExp(`^layer-cli\\t2kB\\t${age}\\t+$`));
+    assert.equal(end, "");
+    assert.equal((await cli(["content", "active", "ref==other"])).stdout, "REF\tSIZE\tAGE\t\n");
+    assert.deepEqual(await cli(["content", "abort", "layer-cli"]), { code: 0, stdout: "", stderr: "" });
+    assert.equal((await cli(["content", "active"])).stdout, "REF\tSIZE\tAGE\t\n");
+    assert.deepEqual(await cli(["content", "abort", "layer-cli"]), { code: 1, stdout: "", stderr: "purser: reference layer-cli: not found\n" });
+  });
+});
