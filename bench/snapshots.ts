@@ -174,7 +174,7 @@ export const snapshotsSuite: Suite = {
         concurrency: 16,
         baseline: { id: "ref.snapshot-target", concurrency: 16 },
         minRatio: 1,
-        display: "factor",
+        display: "percent",
       });
     }
     for (const [id, ref, figure] of [
@@ -188,7 +188,7 @@ export const snapshotsSuite: Suite = {
         concurrency: 16,
         baseline: { id: ref, concurrency: 16 },
         minRatio: 2,
-        display: "factor",
+        display: "percent",
       });
     }
   },
