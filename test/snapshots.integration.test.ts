@@ -422,6 +422,44 @@ describe("snapshots against a real nats-server and LMDB", () => {
     assert.equal((await c.snapshots.list(ns, ["kind==active"])).result.length, 5);
   });
 
+  test("mixed concurrent load (lane and per-object writers interleaved): links and records stay consistent", async () => {
+    const ns = "mixed";
+    const n = 24;
+    const lease = (await c.leases.create(ns, { id: "mix" })).result.id;
+    for (let i = 0; i < n; i++) await c.snapshots.prepare(ns, `k${i}`);
+    const allowed = new Set([
+      "cannot remove snapshot with child: failed precondition",
+      ...Array.from({ length: n }, (_, i) => `parent snapshot n${i} does not exist: not found`),
+      ...Array.from({ length: n }, (_, i) => `snapshot n${i} does not exist: not found`),
+    ]);
+    const ops: Array<Promise<unknown>> = [];
+    for (let i = 0; i < n; i++) {
+      ops.push(c.snapshots.commit(ns, `n${i}`, `k${i}`, { lease }));
+      ops.push(c.snapshots.prepare(ns, `free${i}`));
+      if (i > 0) ops.push(c.snapshots.prepare(ns, `child${i}`, `n${i - 1}`, { lease }));
+      if (i > 2) ops.push(c.snapshots.remove(ns, `n${i - 3}`));
+      if (i % 4 === 0) ops.push(c.snapshots.update(ns, `free${i}`, { x: "1" }, ["labels.x"]).catch(() => undefined));
+    }
+    const results = await Promise.allSettled(ops);
+    for (const r of results) {
+      if (r.status === "rejected") assert.ok(allowed.has((r.reason as Error).message), (r.reason as Error).message);
+    }
+    await p.server.runtime.catchUp(30_000);
+    const views = p.server.holder.current;
+    const all = (await c.snapshots.list(ns)).result;
+    const byKey = new Map(all.map((s) => [s.key, s]));
+    for (const s of all) if (s.parent !== "") assert.ok(byKey.has(s.parent), `${s.key} lost its parent ${s.parent}`);
+    // The children view is exactly the parent links of the records.
+    const links = [...views.db(snapshotChildrenDb).getKeys({ start: [ns], end: [`${ns}\u0000`] })].map((k) => (k as string[]).slice(2).join(">"));
+    const expected = all.filter((s) => s.parent !== "").map((s) => `${s.parent}>${s.key}`);
+    assert.deepEqual(links.sort(), expected.sort());
+    // Every commit that succeeded left a committed snapshot or was removed after it; no active key was committed twice.
+    for (let i = 0; i < n; i++) assert.ok(!(byKey.has(`k${i}`) && byKey.has(`n${i}`)), `k${i} and n${i} both exist`);
+    // The lease holds exactly the lease-recorded snapshots that still exist, plus removed ones it was not released from.
+    const held = (await c.leases.resources(ns, lease)).result.map((r) => r.id);
+    for (const key of held) assert.ok(/^(n|child)\d+$/.test(key), key);
+  });
+
   test("the in-process API (for unpacking): prepare gives the directory to write into, commit makes it read-only", async () => {
     const api = p.server.snapshots;
     const ns = "inproc";
