@@ -7,7 +7,7 @@ import { PurserError } from "../src/errors/errdefs.js";
 import type { SnapshotRecord } from "../src/events/snapshot-events.js";
 import { copyTree } from "../src/snapshots/copy-tree.js";
 import { diskUsage } from "../src/snapshots/disk-usage.js";
-import { NativeSnapshotter } from "../src/snapshots/native.js";
+import { copySnapshotTree, NativeSnapshotter } from "../src/snapshots/native.js";
 import { Snapshotters } from "../src/snapshots/snapshotters.js";
 import { tempDir } from "./support/nats.js";
 
@@ -86,6 +86,22 @@ describe("copyTree: a parent's tree, as the native snapshotter copies it", () =>
     // Writing to the copy leaves the parent alone.
     writeFileSync(join(dst, "etc", "passwd"), "changed\n");
     assert.equal(readFileSync(join(src, "etc", "passwd"), "utf8"), "root:x:0:0\n");
+  });
+
+  test("the native snapshotter's copy (GNU cp -a where present) gives the same tree, extended attributes too", async () => {
+    const src = join(dir.path, "src");
+    const xattr = (path: string, value?: string) =>
+      execFileSync("python3", ["-c", value === undefined ? "import os,sys; sys.stdout.write(os.getxattr(sys.argv[1], 'user.purser').decode())" : "import os,sys; os.setxattr(sys.argv[1], 'user.purser', sys.argv[2].encode())", path, ...(value === undefined ? [] : [value])], { encoding: "utf8" });
+    xattr(join(src, "etc", "passwd"), "kept");
+    await copySnapshotTree(src, join(dir.path, "auto"));
+    assert.deepEqual(describeTree(join(dir.path, "auto")), describeTree(src));
+    if (execFileSync("cp", ["--version"], { encoding: "utf8" }).includes("GNU coreutils")) {
+      assert.equal(xattr(join(dir.path, "auto", "etc", "passwd")), "kept");
+    }
+    await copySnapshotTree(src, join(dir.path, "node"), "node");
+    assert.deepEqual(describeTree(join(dir.path, "node")), describeTree(src));
+    chmodSync(join(dir.path, "auto", "ro"), 0o755);
+    chmodSync(join(dir.path, "node", "ro"), 0o755);
   });
 
   test("refuses a source that is not a directory", async () => {

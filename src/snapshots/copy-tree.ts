@@ -18,21 +18,22 @@ const run = promisify(execFile);
  * Regular files are copied with `COPYFILE_FICLONE`: a reflink (a shared,
  * copy-on-write extent) where the file system supports one (btrfs, xfs), a
  * plain copy elsewhere. Extended attributes are not copied (Node.js has no
- * API for them; see docs/snapshots.md).
+ * API for them): the native snapshotter prefers GNU `cp -a` where it exists
+ * (native.ts) and uses this where it does not.
  *
  * `dst` must not exist. A directory gets its final mode and times only
  * after its entries are in place (writing into it changes its mtime, and a
  * read-only mode would refuse the writes).
  */
 export interface CopyTreeOptions {
-  /** File-system operations in flight (default 32). */
+  /** File-system operations in flight (default 64). */
   concurrency?: number;
   /** Keep owners (default: when running as root). */
   preserveOwnership?: boolean;
 }
 
 export async function copyTree(src: string, dst: string, options: CopyTreeOptions = {}): Promise<void> {
-  const limiter = new Limiter(options.concurrency ?? 32);
+  const limiter = new Limiter(options.concurrency ?? 64);
   const chown = options.preserveOwnership ?? process.getuid?.() === 0;
   const links = new Map<string, Promise<string>>();
   const op = <T>(f: () => Promise<T>) => limiter.run(f);

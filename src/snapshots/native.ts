@@ -1,3 +1,4 @@
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
@@ -6,6 +7,38 @@ import { SnapshotKind, type SnapshotRecord } from "../events/snapshot-events.js"
 import { quote } from "../validation/identifiers.js";
 import { copyTree } from "./copy-tree.js";
 import { diskUsage, type Usage } from "./disk-usage.js";
+
+/**
+ * GNU `cp -a --reflink=auto` keeps everything continuity's CopyDir keeps,
+ * extended attributes included (Node.js has no API for those), and is native
+ * speed; {@link copyTree} is the portable fallback.
+ */
+let gnuCp: boolean | undefined;
+function hasGnuCp(): boolean {
+  if (gnuCp === undefined) {
+    try {
+      gnuCp = execFileSync("cp", ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).includes("GNU coreutils");
+    } catch {
+      gnuCp = false;
+    }
+  }
+  return gnuCp;
+}
+
+/** Copies a parent's tree to a new path (which must not exist), the best way the host offers. */
+export async function copySnapshotTree(src: string, dst: string, strategy: "auto" | "node" = "auto"): Promise<void> {
+  if (strategy === "auto" && hasGnuCp()) {
+    // An empty tree (the common parent of a benchmark, or a scratch layer) needs no process.
+    if ((await fs.readdir(src)).length === 0) return copyTree(src, dst);
+    await new Promise<void>((resolve, reject) =>
+      execFile("cp", ["-a", "--reflink=auto", "--no-target-directory", src, dst], (err, _out, stderr) =>
+        err ? reject(new Error(`copying of parent failed: ${stderr.trim() || err.message}`)) : resolve(),
+      ),
+    );
+    return;
+  }
+  await copyTree(src, dst);
+}
 
 /** containerd's `mount.Mount` as the native snapshotter fills it. */
 export interface Mount {
@@ -58,7 +91,7 @@ export class NativeSnapshotter {
     const tmp = join(this.root, "tmp", `new-${dir}-${randomBytes(4).toString("hex")}`);
     try {
       if (copyOf === undefined) await fs.mkdir(tmp, { mode: 0o755 });
-      else await copyTree(this.dirPath(copyOf), tmp);
+      else await copySnapshotTree(this.dirPath(copyOf), tmp);
       await fs.rename(tmp, path);
     } catch (err) {
       await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
