@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
@@ -225,6 +225,38 @@ describe("content store against a real nats-server, LMDB and file system", () =>
     const done = await p.client.content.writeBlob("default", "restart-1", g.stream(), { size });
     assert.equal(done.digest, g.digest);
     assert.deepEqual(await p.client.content.readBlob("default", g.digest, { offset: size - 7 }), readFileSync(blobFile(g.digest)).subarray(size - 7));
+  });
+
+  test("a crash between the link and the event: the blob's inode is never written again, the commit completes", async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 1);
+    const digest = sha256(data);
+    const w = await p.client.content.openWriter("default", "crash-1", { chunkSize: 512 * 1024 });
+    await w.write(data);
+    await w.flush();
+    // What the commit does before its event: the bytes become the blob (same inode), read-only.
+    const [dir] = ingestNames();
+    const dataFile = join(p.dataDir, "ingest", dir!, "data");
+    chmodSync(dataFile, 0o444);
+    linkSync(dataFile, blobFile(digest));
+    await p.restart();
+    const again = await p.client.content.openWriter("default", "crash-1", { chunkSize: 512 * 1024 });
+    assert.equal(again.offset, data.length);
+    await again.close();
+    // A writer that starts over at 0 gets a new file: the blob keeps its bytes.
+    const h = natsHeaders();
+    h.set(ContentHeader.Ref, "crash-1");
+    h.set(ContentHeader.Session, "a-new-writer");
+    h.set(ContentHeader.Offset, "0");
+    await p.client.requestRaw(commandSubject("default", "content", "write"), Buffer.from("other bytes"), h);
+    assert.equal(sha256(readFileSync(blobFile(digest))), digest);
+    assert.equal((await p.client.content.status("default", "crash-1")).result.offset, 11);
+    await p.client.content.abort("default", "crash-1");
+    assert.equal(sha256(readFileSync(blobFile(digest))), digest);
+    // And the blob can be committed into the namespace (shared: no bytes move).
+    const done = await p.client.content.writeBlob("default", "crash-1", Readable.from([data]), { expected: digest });
+    assert.equal(done.digest, digest);
+    assert.equal(sha256(readFileSync(blobFile(digest))), digest);
+    assert.deepEqual(ingestNames(), []);
   });
 
   test("sharing: a namespace that ingests a blob the host has writes no bytes and only commits", async () => {

@@ -44,6 +44,9 @@ export class IngestWriter {
     try {
       const st = await fs.stat(w.dataPath);
       w.updatedAt = st.mtimeMs;
+      // Already linked as a blob (a crash after the link, before the event):
+      // the inode is the blob's now, so it is never written again.
+      if (st.nlink > 1 || (st.mode & 0o222) === 0) w.sealed = true;
       await new Promise<void>((resolve, reject) => {
         const stream = createReadStream(w.dataPath, { highWaterMark: 1 << 20 });
         stream.on("data", (chunk) => {
@@ -112,6 +115,7 @@ export class IngestWriter {
    * may follow ({@link isSealed}).
    */
   async seal(fsync: boolean): Promise<void> {
+    if (this.sealed) return;
     const fh = await this.file();
     if (fsync) await fh.sync();
     await fh.chmod(0o444);
