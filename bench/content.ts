@@ -4,6 +4,7 @@ import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { connect } from "@nats-io/transport-node";
 import type { BenchContext, Suite } from "./context.js";
 import { measureOps, measureRate, type Measurement } from "./measure.js";
 
@@ -76,6 +77,32 @@ export const contentSuite: Suite = {
     }
     record(medianRow("raw.file-write-sha256", "raw: 64 MiB file write + SHA-256 (1 MiB writes, page cache), MiB/s", "raw", rawRates));
     await fs.rm(rawDir, { recursive: true, force: true });
+
+    // The transport's ceiling: 64 MiB as 1 MiB NATS requests, 4 in flight, to a
+    // responder that only acknowledges (both in this process, as the in-process ingest).
+    const responder = await connect({ servers: ctx.natsUrl, name: "bench-content-echo" });
+    const echoSubject = `bench.content.echo.${run}`;
+    responder.subscribe(echoSubject, { callback: (_err, msg) => void msg.respond(new Uint8Array(8)) });
+    await responder.flush();
+    const chunk = ctx.client.nc.info?.max_payload ? Math.min(MiB, ctx.client.nc.info.max_payload - 16 * 1024) : MiB - 16 * 1024;
+    const natsRates: number[] = [];
+    try {
+      for (let r = 0; r < 3; r++) {
+        const m = await measureRate({ id: "raw.nats-request-1m", name: "raw", section: "raw" }, async () => {
+          const window: Promise<unknown>[] = [];
+          for (let at = 0; at < big.length; at += chunk) {
+            if (window.length >= 4) await window.shift();
+            window.push(ctx.client.nc.request(echoSubject, big.subarray(at, at + chunk), { timeout: 30_000 }));
+          }
+          await Promise.all(window);
+          return 64;
+        });
+        natsRates.push(m.opsPerSec);
+      }
+    } finally {
+      await responder.close();
+    }
+    record(medianRow("raw.nats-request-1m", "raw: 64 MiB as ~1 MiB NATS requests, 4 in flight, to a bare responder, MiB/s", "raw", natsRates));
 
     // --- small blobs: write + commit ------------------------------------------------
     let next = 0;
