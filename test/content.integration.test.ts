@@ -129,6 +129,18 @@ describe("content store against a real nats-server, LMDB and file system", () =>
   test("containerd's texts: empty ref, size and digest mismatch, write at the wrong offset", async () => {
     await rejects(p.client.content.openWriter("default", ""), "InvalidArgument", "ref must not be empty: invalid argument");
     await rejects(p.client.content.put("default", "", Buffer.from("x")), "InvalidArgument", "ref must not be empty: invalid argument");
+    // A refused put lets go of its ref at once.
+    await rejects(
+      p.client.content.put("default", "put-refused", Buffer.from("abc"), { size: 4 }),
+      "FailedPrecondition",
+      '"put-refused" failed size validation: 3 != 4: failed precondition',
+    );
+    await rejects(
+      p.client.content.put("default", "put-refused", Buffer.from("abc"), { expected: sha256(Buffer.from("abd")) }),
+      "FailedPrecondition",
+      `unexpected commit digest ${sha256(Buffer.from("abc"))}, expected ${sha256(Buffer.from("abd"))}: failed precondition`,
+    );
+    assert.equal((await p.client.content.put("default", "put-refused", Buffer.from("abc"))).result.size, 3);
 
     const data = randomBytes(100);
     const before = blobNames();

@@ -178,8 +178,11 @@ export function decideContent(command: ContentCommand, state: ContentState, now:
   }
 }
 
-/** Folds a content event into the namespace's record of that digest. */
-export function evolveContent(record: ContentRecord | undefined, event: ContentEvent): ContentRecord | undefined {
+/**
+ * Folds a content event into the namespace's record of that digest. Events
+ * carry the full record, so the next state never depends on the current one.
+ */
+export function evolveContent(_record: ContentRecord | undefined, event: ContentEvent): ContentRecord | undefined {
   switch (event.type) {
     case "ContentCommitted":
       return event.data.content;

@@ -5,7 +5,7 @@ import type { Clock, CommandMeta, CommandRunner } from "../commands/command-runn
 import { abortIngest, checkDigest, commitContent, startIngest } from "../commands/content-handlers.js";
 import { contentLabelsContext } from "../commands/content.js";
 import { optionalInteger, optionalString, requiredString, stringList, stringMap, type Payload } from "../commands/payload.js";
-import { alreadyExists, failedPrecondition, invalidArgument, isPurserError, notFound, outOfRange } from "../errors/errdefs.js";
+import { failedPrecondition, invalidArgument, isPurserError, notFound, outOfRange } from "../errors/errdefs.js";
 import type { ContentRecord } from "../events/content-events.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { EventStore } from "../events/event-store.js";
@@ -156,24 +156,27 @@ export class ContentService {
       const session = `put-${randomUUID()}`;
       this.locks.acquire(key, ref, session, this.nowMs());
       let pinned: string | undefined;
-      // containerd's Writer answers AlreadyExists for an expected blob the
-      // namespace holds before any bytes move: the commit below decides that
-      // (with the lease's hold on the blob), the bytes are not looked at.
-      const holdsExpected = expected !== "" && getContent(this.runtime.views, ns, expected) !== undefined;
-      let digest = expected;
-      if (!holdsExpected) {
-        digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
-        if (size > 0 && size !== data.length) throw failedPrecondition(`${quote(ref)} failed size validation: ${data.length} != ${size}`);
-        if (expected !== "" && expected !== digest) throw failedPrecondition(`unexpected commit digest ${digest}, expected ${expected}`);
-      }
-      // A put of a ref whose streamed ingest was left behind consumes that ingest.
-      const consumed = getIngest(this.runtime.views, ns, ref);
-      const place = async () => {
-        if (pinned) return;
-        this.blobs.pin((pinned = digest));
-        await this.blobs.putBytes(digest, data, blobHolders(this.runtime.views, digest).length > 0);
-      };
+      let consumed: IngestRow | undefined;
       try {
+        // containerd's Writer answers AlreadyExists for an expected blob the
+        // namespace holds before any bytes move: the commit below decides that
+        // (with the lease's hold on the blob), the bytes are not looked at.
+        const holdsExpected = expected !== "" && getContent(this.runtime.views, ns, expected) !== undefined;
+        let digest = expected;
+        if (!holdsExpected) {
+          digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+          if (size > 0 && size !== data.length) throw failedPrecondition(`${quote(ref)} failed size validation: ${data.length} != ${size}`);
+          if (expected !== "" && expected !== digest) throw failedPrecondition(`unexpected commit digest ${digest}, expected ${expected}`);
+        }
+        // A put of a ref whose streamed ingest was left behind consumes that ingest.
+        consumed = getIngest(this.runtime.views, ns, ref);
+        // The bytes go under blobs/ once the commit is decided, before its event
+        // (again on an OCC retry: then they are there already).
+        const place = async () => {
+          if (pinned) return;
+          this.blobs.pin((pinned = digest));
+          await this.blobs.putBytes(digest, data, blobHolders(this.runtime.views, digest).length > 0);
+        };
         const reply = await this.runner.run(
           commitContent,
           ns,
