@@ -68,6 +68,8 @@ export class NativeSnapshotter {
   readonly root: string;
   /** Usage of committed trees, which never change once committed. */
   private readonly frozenUsage = new Map<string, Usage>();
+  /** snapshots/ and tmp/ exist (tmp/ is removed only at start, before any command). */
+  private rootReady = false;
 
   constructor(dataDir: string) {
     this.root = join(dataDir, "snapshots", "native");
@@ -86,8 +88,11 @@ export class NativeSnapshotter {
   async materialize(dir: string, copyOf?: string): Promise<void> {
     const path = this.dirPath(dir);
     if (await exists(path)) return;
-    await fs.mkdir(join(this.root, "snapshots"), { recursive: true, mode: 0o700 });
-    await fs.mkdir(join(this.root, "tmp"), { recursive: true, mode: 0o700 });
+    if (!this.rootReady) {
+      await fs.mkdir(join(this.root, "snapshots"), { recursive: true, mode: 0o700 });
+      await fs.mkdir(join(this.root, "tmp"), { recursive: true, mode: 0o700 });
+      this.rootReady = true;
+    }
     const tmp = join(this.root, "tmp", `new-${dir}-${randomBytes(4).toString("hex")}`);
     try {
       if (copyOf === undefined) await fs.mkdir(tmp, { mode: 0o755 });
@@ -161,6 +166,7 @@ export class NativeSnapshotter {
 
   /** Removes trees left half-built by a process that stopped while copying. */
   async removeStaleTemporaries(): Promise<void> {
+    this.rootReady = false;
     await fs.rm(join(this.root, "tmp"), { recursive: true, force: true });
   }
 }
