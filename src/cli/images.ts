@@ -3,12 +3,14 @@ import type { ImageSpec } from "../client/images-api.js";
 import { isPurserError, PurserError } from "../errors/errdefs.js";
 import type { ImageRecord } from "../events/image-events.js";
 import { withSession } from "./context.js";
+import { imageListCells, registerImageArchiveCommands } from "./images-archive.js";
 import { ExitError, labelsCell, parseLabelArgs, printJson, table } from "./output.js";
 
 /**
- * `purser images|image|i …`, as `ctr images`: ls, create, tag, label, rm.
- * SIZE and PLATFORMS need the content store (the manifest walk of A.5/DESIGN
- * §6); until it exists they print `-`.
+ * `purser images|image|i …`, as `ctr images`: ls, create, tag, label, rm;
+ * import, export and check (src/cli/images-archive.ts). SIZE and PLATFORMS
+ * come from walking each listed image's manifest/index in the content store
+ * (`-` when the walk cannot read it).
  */
 export function registerImageCommands(program: Command): void {
   const images = program.command("images").aliases(["image", "i"]).description("manage images");
@@ -29,10 +31,11 @@ export function registerImageCommands(program: Command): void {
         }
         if (s.options.json) return printJson(result);
         if (opts.quiet) return void process.stdout.write(result.map((i) => i.name + "\n").join(""));
+        const cells = await imageListCells(s, result);
         process.stdout.write(
           table(
             ["REF", "TYPE", "DIGEST", "SIZE", "PLATFORMS", "LABELS"],
-            result.map((i) => [i.name, i.target.mediaType, i.target.digest, "-", "-", labelsCell(i.labels)]),
+            result.map((i, n) => [i.name, i.target.mediaType, i.target.digest, cells[n]![0], cells[n]![1], labelsCell(i.labels)]),
           ),
         );
       }),
@@ -154,6 +157,8 @@ export function registerImageCommands(program: Command): void {
         if (failure) throw failure;
       }),
     );
+
+  registerImageArchiveCommands(images);
 }
 
 /** Commander collector of a repeatable option. */

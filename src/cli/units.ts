@@ -67,3 +67,19 @@ export function tabTable(rows: readonly (readonly string[])[], lastCellTerminate
     )
     .join("");
 }
+
+const binaryUnits = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+
+/**
+ * containerd's `progress.Bytes`, the SIZE of `ctr images ls` and `check`:
+ * go-units `CustomSize("%02.1f %s", size, 1024, …)` — `1.8 KiB`, `585.0 B`.
+ */
+export function progressBytes(bytes: number): string {
+  let size = bytes;
+  let i = 0;
+  while (size >= 1024 && i < binaryUnits.length - 1) {
+    size /= 1024;
+    i++;
+  }
+  return `${size.toFixed(1).padStart(2, "0")} ${binaryUnits[i]}`;
+}
