@@ -4,11 +4,11 @@ import { PurserError, unavailable } from "../errors/errdefs.js";
 import { Tokens } from "../tokens.js";
 import type { EventContext } from "../events/envelope.js";
 import { subjectOfEvent } from "../events/event-subject.js";
-import { EventStore, WrongExpectedSequenceError, type Expectation } from "../events/event-store.js";
+import { EventStore, WrongExpectedSequenceError, type AppendResult, type Expectation } from "../events/event-store.js";
 import type { Logger } from "../observability/logger.js";
 import { ProjectionRuntime } from "../projections/runtime.js";
 import type { Append, CommandContext, CommandDefinition, Decision, Reply } from "./command.js";
-import { ExclusiveLane } from "./exclusive-lane.js";
+import { ExclusiveLane, type LaneEntry } from "./exclusive-lane.js";
 import type { Payload } from "./payload.js";
 
 /** Who sent a command, and under which ids. */
@@ -68,8 +68,7 @@ export class CommandRunner {
     // wasted append and a retry): in this process they take turns per
     // namespace. Other processes and other commands still race them; OCC
     // stays the guard.
-    const inLane = lane;
-    return inLane.turn(() => this.decideAndAppend(def, namespace, params, meta, inLane));
+    return this.runInLane(def, namespace, params, meta, lane);
   }
 
   /**
@@ -89,21 +88,10 @@ export class CommandRunner {
     return ctx;
   }
 
-  private async decideAndAppend<P, R>(
-    def: CommandDefinition<P, R>,
-    namespace: string,
-    params: P,
-    meta: CommandMeta,
-    lane?: ExclusiveLane,
-  ): Promise<Reply<R>> {
+  private async decideAndAppend<P, R>(def: CommandDefinition<P, R>, namespace: string, params: P, meta: CommandMeta): Promise<Reply<R>> {
     const subject = def.subject(namespace, params);
     for (let attempt = 1; ; attempt++) {
-      if (lane) {
-        // Another writer's event among the lane's pending ones: let the views catch up first.
-        const pending = lane.unapplied(this.runtime.applied(namespace));
-        if ("gapUntil" in pending) await this.runtime.waitFor(namespace, pending.gapUntil);
-      }
-      const ctx = this.context(namespace, meta, lane);
+      const ctx = this.context(namespace, meta);
       const views = ctx.views;
       const head = views.heads.get(subject);
       if (head && head.causationId === meta.commandId) {
@@ -136,7 +124,6 @@ export class CommandRunner {
           await this.runtime.waitFor(namespace, rv);
           return { rv, result: def.replay(this.context(namespace, meta), params) };
         }
-        lane?.record(decision.appends.map((a, i) => ({ seq: seqs[i]!, event: a.event })));
         if (decision.error) throw decision.error;
         return { rv: seqs[seqs.length - 1]!, result: decision.result };
       } catch (err) {
@@ -151,6 +138,110 @@ export class CommandRunner {
     }
   }
 
+  /**
+   * An exclusive command: decide and send in the namespace's lane, then await
+   * the acks outside it, so the next turn decides while this one's append is
+   * on the wire (see {@link ExclusiveLane}).
+   */
+  private async runInLane<P, R>(def: CommandDefinition<P, R>, namespace: string, params: P, meta: CommandMeta, lane: ExclusiveLane): Promise<Reply<R>> {
+    const subject = def.subject(namespace, params);
+    type Step =
+      | { reply: Reply<R> }
+      | { catchUpTo: number }
+      | { sent: Promise<AppendResult[]>; decision: Decision<R>; first: number };
+    for (let attempt = 1; ; attempt++) {
+      const step = await lane.turn(async (): Promise<Step> => {
+        // Another writer's event among the lane's pending ones: let the views catch up first.
+        const gap = lane.unapplied(this.runtime.applied(namespace));
+        if ("gapUntil" in gap) await this.runtime.waitFor(namespace, gap.gapUntil);
+        const ctx = this.context(namespace, meta, lane);
+        const head = ctx.views.heads.get(subject);
+        if (head && head.causationId === meta.commandId) return { reply: { rv: head.seq, result: def.replay(ctx, params) } };
+        let decision: Decision<R>;
+        try {
+          decision = def.decide(ctx, params);
+        } catch (err) {
+          // As in decideAndAppend: refuse only what the current log refuses.
+          if (!(err instanceof PurserError) || attempt >= maxAttempts) throw err;
+          const last = await this.store.lastSequence(namespace);
+          if (last <= ctx.appliedRv) throw err;
+          return { catchUpTo: last };
+        }
+        if (decision.appends.length === 0) {
+          if (decision.error) throw decision.error;
+          return { reply: { rv: ctx.appliedRv, result: decision.result } };
+        }
+        if (def.beforeAppend) await def.beforeAppend(ctx, params, decision);
+        const chained = decision.appends.every((a) => "lastSequence" in a.expect);
+        if (lane.warm && chained) return { sent: this.sendChained(namespace, decision.appends, meta, lane, ctx), decision, first: ctx.appliedRv + 1 };
+        // The namespace's first append (its stream may not exist yet), or a
+        // decision guarded per object: append and await the acks in turn.
+        try {
+          const { seqs, msgIds, duplicate } = await this.appendAll(namespace, decision.appends, meta);
+          lane.warm = true;
+          if (!duplicate && chained) lane.record(decision.appends.map((a, i) => ({ seq: seqs[i]!, event: a.event, msgId: msgIds[i]! })));
+          return { sent: Promise.resolve(seqs.map((seq, i) => ({ seq, duplicate: duplicate && i === seqs.length - 1 }))), decision, first: seqs[0]! };
+        } catch (err) {
+          if (!(err instanceof WrongExpectedSequenceError)) throw err;
+          return { sent: Promise.reject(err), decision, first: Number.MAX_SAFE_INTEGER };
+        }
+      });
+      if ("reply" in step) return step.reply;
+      if ("catchUpTo" in step) {
+        await this.runtime.waitFor(namespace, step.catchUpTo);
+        continue;
+      }
+      try {
+        const acks = await step.sent;
+        const rv = acks[acks.length - 1]!.seq;
+        if (acks[acks.length - 1]!.duplicate) {
+          // The same command id raced its first run, which appended first: answer as that one did.
+          lane.fail(step.first);
+          await this.runtime.waitFor(namespace, rv);
+          return { rv, result: def.replay(this.context(namespace, meta), params) };
+        }
+        if (step.decision.error) throw step.decision.error;
+        return { rv, result: step.decision.result };
+      } catch (err) {
+        lane.fail(step.first);
+        if (!(err instanceof WrongExpectedSequenceError)) throw err;
+        if (attempt >= maxAttempts) {
+          throw unavailable(`${def.resource} ${def.verb}: gave up after ${attempt} concurrent-write conflicts`);
+        }
+        this.log.debug("occ conflict in lane, deciding again", { subject: err.subject, actual: err.actual, attempt });
+        const target = err.actual > 0 ? err.actual : await this.store.lastSequence(namespace);
+        await this.runtime.waitFor(namespace, target);
+      }
+    }
+  }
+
+  /**
+   * Sends a decision's appends without waiting for their acks, each expecting
+   * the sequence and message id of the append before it (the lane's last for
+   * the first), and records them in the lane at the sequences they will get.
+   * The sends leave in order: `EventStore.append` publishes synchronously
+   * once the stream is known.
+   */
+  private sendChained(namespace: string, appends: readonly Append[], meta: CommandMeta, lane: ExclusiveLane, ctx: CommandContext): Promise<AppendResult[]> {
+    const state = lane.unapplied(this.runtime.applied(namespace));
+    let seq = ctx.appliedRv;
+    let lastMsgId = "events" in state && state.events.length > 0 ? state.lastMsgId : undefined;
+    const entries: LaneEntry[] = [];
+    const acks: Array<Promise<AppendResult>> = [];
+    appends.forEach(({ event }, i) => {
+      const subject = subjectOfEvent(namespace, event);
+      const msgId = i === appends.length - 1 ? meta.commandId : `${meta.commandId}:${event.type}:${subject}`;
+      const expect: Expectation = { lastSequence: seq, ...(lastMsgId ? { lastMsgId } : {}) };
+      const context: EventContext = { eventId: randomUUID(), correlationId: meta.correlationId, causationId: meta.commandId, actor: meta.actor };
+      acks.push(this.store.append(namespace, { event, subject, expect, msgId }, context));
+      seq += 1;
+      lastMsgId = msgId;
+      entries.push({ seq, event, msgId });
+    });
+    lane.record(entries);
+    return Promise.all(acks);
+  }
+
   /** Every namespace that has a log (a stream), live or deleted. */
   namespacesWithLog(): Promise<string[]> {
     return this.store.listNamespaces();
@@ -162,8 +253,13 @@ export class CommandRunner {
    * implicit namespace creation, what a namespace delete drops) get derived ids,
    * so a retry that no longer needs them cannot be mistaken for a duplicate.
    */
-  private async appendAll(namespace: string, appends: readonly Append[], meta: CommandMeta): Promise<{ seqs: number[]; duplicate: boolean }> {
+  private async appendAll(
+    namespace: string,
+    appends: readonly Append[],
+    meta: CommandMeta,
+  ): Promise<{ seqs: number[]; msgIds: string[]; duplicate: boolean }> {
     const seqs: number[] = [];
+    const msgIds: string[] = [];
     let duplicate = false;
     let previous: number | undefined;
     const appendedTo = new Map<string, number>();
@@ -184,17 +280,15 @@ export class CommandRunner {
         causationId: meta.commandId,
         actor: meta.actor,
       };
-      const result = await this.store.append(
-        namespace,
-        { event, subject, expect, msgId: primary ? meta.commandId : `${meta.commandId}:${event.type}:${subject}` },
-        context,
-      );
+      const msgId = primary ? meta.commandId : `${meta.commandId}:${event.type}:${subject}`;
+      const result = await this.store.append(namespace, { event, subject, expect, msgId }, context);
+      msgIds.push(msgId);
       previous = result.seq;
       appendedTo.set(subject, result.seq);
       seqs.push(result.seq);
       // JetStream recognised the command id: its first run's event is in the log.
       if (primary && result.duplicate) duplicate = true;
     }
-    return { seqs, duplicate };
+    return { seqs, msgIds, duplicate };
   }
 }

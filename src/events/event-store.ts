@@ -17,7 +17,15 @@ import { namespaceOfStream, streamName, streamPrefix, streamSubjects } from "./s
 /** The optimistic-concurrency expectation of one append. */
 export type Expectation =
   | { lastSubjectSequence: number }
-  | { lastSequence: number }
+  | {
+      lastSequence: number;
+      /**
+       * And the stream's last message must have this `Nats-Msg-Id`
+       * (`Nats-Expected-Last-Msg-Id`): a chain of appends sent before the
+       * previous one's ack lands only behind that very append.
+       */
+      lastMsgId?: string;
+    }
   | { none: true };
 
 export interface PendingEvent {
@@ -151,12 +159,17 @@ export class EventStore {
    * {@link WrongExpectedSequenceError} when the expectation does not hold.
    */
   async append(namespace: string, pending: PendingEvent, context: EventContext): Promise<AppendResult> {
-    await this.ensureStream(namespace);
+    // Once the stream is known, the publish leaves synchronously within this
+    // call: appends issued one after another reach the server in that order.
+    if (!this.knownStreams.has(streamName(namespace))) await this.ensureStream(namespace);
     const expect =
       "lastSubjectSequence" in pending.expect
         ? { lastSubjectSequence: pending.expect.lastSubjectSequence }
         : "lastSequence" in pending.expect
-          ? { lastSequence: pending.expect.lastSequence }
+          ? {
+              lastSequence: pending.expect.lastSequence,
+              ...(pending.expect.lastMsgId !== undefined ? { lastMsgID: pending.expect.lastMsgId } : {}),
+            }
           : {};
     const body = encodeEventBody(pending.event);
     const headers = eventHeaders(pending.event, namespace, context);
@@ -165,7 +178,8 @@ export class EventStore {
         const ack = await this.js.publish(pending.subject, body, { msgID: pending.msgId, expect, headers });
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === 10071) {
+        // 10071 wrong last sequence, 10070 wrong last msg id (then the actual sequence is unknown: -1).
+        if (err instanceof JetStreamApiError && (err.code === 10071 || err.code === 10070)) {
           const m = /wrong last sequence: (\d+)/.exec(err.message);
           throw new WrongExpectedSequenceError(
             streamName(namespace),
