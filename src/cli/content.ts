@@ -165,7 +165,7 @@ function ingestProgress(ref: string, total: number) {
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
         {
-          format: `${ref} [{bar}] {value}/{total} bytes | {speed}`,
+          format: `${ref} [{bar}] {value}/{total} | {speed}`,
           stream: process.stderr,
           hideCursor: true,
           formatValue: (v, _o, type) => (type === "value" || type === "total" ? humanSize(v) : String(v)),
