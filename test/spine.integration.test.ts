@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -16,6 +17,7 @@ import type { Projection } from "../src/projections/projection.js";
 import { replayIntoFreshViews } from "../src/projections/rebuild.js";
 import { ViewStore } from "../src/projections/view-store.js";
 import { currentGeneration, generationPath } from "../src/projections/view-generations.js";
+import { PurserServer } from "../src/server/purser-server.js";
 import { RequestHeader } from "../src/server/request-headers.js";
 import { countingProjection } from "./support/counting-projection.js";
 import { tempDir } from "./support/nats.js";
@@ -200,6 +202,28 @@ describe("the spine against a real nats-server and LMDB", () => {
 });
 
 describe("projection crash recovery", () => {
+  test("views left open by another boot (the machine went down) are replayed from the log", async () => {
+    const p = await startTestPurser();
+    try {
+      const w = await p.client.namespaces.create("survivor", { a: "1" });
+      await p.client.namespaces.get("survivor", { minRv: w.rv });
+      await p.server.stop();
+      const before = currentGeneration(p.dataDir);
+      // What a machine crash leaves: the generation marked open, by a boot that is gone.
+      writeFileSync(join(p.dataDir, "views", `${before}.session`), JSON.stringify({ bootId: "a-previous-boot", open: true }));
+      p.server = await PurserServer.start({ natsUrl: p.nats.url, dataDir: p.dataDir, log: silentLogger });
+      assert.notEqual(currentGeneration(p.dataDir), before);
+      assert.deepEqual((await p.client.namespaces.get("survivor", { minRv: w.rv })).result.labels, { a: "1" });
+      // A clean restart in the same boot keeps the generation.
+      const now = currentGeneration(p.dataDir);
+      await p.restart();
+      assert.equal(currentGeneration(p.dataDir), now);
+    } finally {
+      await p.stop();
+    }
+  });
+
+
   test("a batch that fails mid-way is rolled back and re-applied: views equal a rebuild, nothing applied twice", async () => {
     let failuresLeft = 3;
     const faulty: Projection = {

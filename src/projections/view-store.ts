@@ -22,7 +22,9 @@ export class ViewStore {
   private readonly dbs = new Map<string, Database>();
 
   private constructor(readonly path: string) {
-    this.root = open({ path, maxDbs: 64, compression: false });
+    // noSync: the views are a cache of the log; see view-durability.ts for
+    // how a machine crash is recovered from.
+    this.root = open({ path, maxDbs: 64, compression: false, noSync: true });
     this.checkpoints = this.root.openDB<number, string>({ name: "checkpoints" });
     this.heads = this.root.openDB<SubjectHead, string>({ name: "heads" });
     this.dbs.set("checkpoints", this.checkpoints as Database);

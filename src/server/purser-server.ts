@@ -22,6 +22,7 @@ import {
 } from "../projections/view-generations.js";
 import { AsOfViews } from "../projections/time-travel.js";
 import { ViewStore, ViewStoreHolder } from "../projections/view-store.js";
+import { closeGenerationSafely, openGenerationSafely, removeMarker } from "../projections/view-durability.js";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Tokens } from "../tokens.js";
@@ -66,7 +67,7 @@ export class PurserServer {
     const contentOptions = { ...defaultContentOptions, ...config.content };
     parseSharingPolicy(contentOptions.sharingPolicy); // refuse a bad configuration before connecting
     const nc = await connect({ servers: config.natsUrl, name: "purser-server", maxReconnectAttempts: -1 });
-    const generation = currentGeneration(config.dataDir);
+    const generation = openGenerationSafely(config.dataDir, config.log);
     const holder = new ViewStoreHolder(ViewStore.open(generationPath(config.dataDir, generation)));
     const allProjections = [...projections, ...(config.extraProjections ?? [])];
 
@@ -140,9 +141,11 @@ export class PurserServer {
     await this.runtime.stop();
     const old = this.holder.swap(fresh);
     setCurrentGeneration(dataDir, next);
+    openGenerationSafely(dataDir, this.config.log);
     await this.runtime.start();
     await old.close();
     removeGeneration(dataDir, previous);
+    removeMarker(dataDir, previous);
     this.config.log.info("views rebuilt", { generation: next, events });
     return { generation: next, events };
   }
@@ -154,5 +157,6 @@ export class PurserServer {
     await this.asOfViews.close();
     await this.nc.drain().catch(() => {});
     await this.holder.current.close();
+    closeGenerationSafely(this.config.dataDir, currentGeneration(this.config.dataDir));
   }
 }

@@ -1,0 +1,100 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { uptime } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "../observability/logger.js";
+import {
+  currentGeneration,
+  generationPath,
+  nextGeneration,
+  removeGeneration,
+  setCurrentGeneration,
+  viewsRoot,
+} from "./view-generations.js";
+
+/**
+ * The views are a cache of the log, so they are written without an fsync per
+ * batch (LMDB `noSync`: a commit costs microseconds instead of a disk flush,
+ * which measured as the largest cost of every command). A crash of the
+ * process loses nothing (the pages are in the OS's cache). A crash of the
+ * machine while the views were open may leave them torn, so each generation
+ * records the boot it was opened in: found open from another boot, it is
+ * thrown away and the views are replayed from the log. A clean stop flushes
+ * the file first and then marks the generation closed.
+ */
+interface SessionMarker {
+  bootId: string;
+  open: boolean;
+}
+
+export function currentBootId(): string {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    // No procfs: the boot time, to the minute, names the boot.
+    return String(Math.round((Date.now() - uptime() * 1000) / 60_000));
+  }
+}
+
+function markerPath(dataDir: string, generation: string): string {
+  return join(viewsRoot(dataDir), `${generation}.session`);
+}
+
+function writeDurably(file: string, content: string): void {
+  writeFileSync(file, content);
+  const fd = openSync(file, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The generation to open: the current one, unless it was left open by a boot
+ * that is not this one; then a fresh, empty generation that replays the log.
+ * Marks the chosen generation open in this boot.
+ */
+export function openGenerationSafely(dataDir: string, log: Logger, bootId = currentBootId()): string {
+  let generation = currentGeneration(dataDir);
+  const file = markerPath(dataDir, generation);
+  if (existsSync(file)) {
+    let marker: SessionMarker | undefined;
+    try {
+      marker = JSON.parse(readFileSync(file, "utf8")) as SessionMarker;
+    } catch {
+      marker = undefined;
+    }
+    if (!marker || (marker.open && marker.bootId !== bootId)) {
+      const stale = generation;
+      generation = nextGeneration(dataDir);
+      setCurrentGeneration(dataDir, generation);
+      removeGeneration(dataDir, stale);
+      removeMarker(dataDir, stale);
+      log.warn("views were open when the machine went down: replaying them from the log", { stale, generation });
+    }
+  }
+  writeDurably(markerPath(dataDir, generation), JSON.stringify({ bootId, open: true } satisfies SessionMarker));
+  return generation;
+}
+
+/** After the environment is closed: flush its file, then mark the generation closed. */
+export function closeGenerationSafely(dataDir: string, generation: string): void {
+  const data = join(generationPath(dataDir, generation), "data.mdb");
+  if (existsSync(data)) {
+    const fd = openSync(data, "r+");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  writeDurably(markerPath(dataDir, generation), JSON.stringify({ bootId: currentBootId(), open: false } satisfies SessionMarker));
+}
+
+export function removeMarker(dataDir: string, generation: string): void {
+  try {
+    writeFileSync(markerPath(dataDir, generation), "");
+  } catch {
+    // nothing to remove
+  }
+}
