@@ -223,7 +223,9 @@ class Importer {
         const stream = createReadStream(this.archive, {
           start: entry.offset + writer.offset,
           end: entry.offset + desc.size - 1,
-          highWaterMark: defaultChunkSize,
+          // Reads the size of the writer's chunks (the content API's default: max_payload less
+          // 16 KiB of framing, at most 1 MiB), so each read goes out as one request, uncopied.
+          highWaterMark: Math.min(defaultChunkSize, (this.client.nc.info?.max_payload ?? defaultChunkSize) - 16 * 1024),
         });
         for await (const chunk of stream) await writer.write(chunk as Buffer);
       }
