@@ -4,6 +4,7 @@ import { PurserError, unavailable } from "../errors/errdefs.js";
 import { Tokens } from "../tokens.js";
 import type { EventContext } from "../events/envelope.js";
 import { subjectOfEvent } from "../events/event-subject.js";
+import { streamName } from "../events/subjects.js";
 import { EventStore, WrongExpectedSequenceError, type AppendResult, type Expectation } from "../events/event-store.js";
 import type { Logger } from "../observability/logger.js";
 import { ProjectionRuntime } from "../projections/runtime.js";
@@ -84,9 +85,13 @@ export class CommandRunner {
     if (pending && "events" in pending && pending.events.length > 0) {
       ctx.appliedRv = pending.last;
       ctx.pending = pending.events;
+      if (pending.lastMsgId !== undefined) this.chainBase.set(ctx, pending.lastMsgId);
     }
     return ctx;
   }
+
+  /** The message id a lane decision's first append must follow (the lane's last entry when it decided). */
+  private readonly chainBase = new WeakMap<CommandContext, string>();
 
   private async decideAndAppend<P, R>(def: CommandDefinition<P, R>, namespace: string, params: P, meta: CommandMeta): Promise<Reply<R>> {
     const subject = def.subject(namespace, params);
@@ -173,7 +178,7 @@ export class CommandRunner {
         }
         if (def.beforeAppend) await def.beforeAppend(ctx, params, decision);
         const chained = decision.appends.every((a) => "lastSequence" in a.expect);
-        if (lane.warm && chained) return { sent: this.sendChained(namespace, decision.appends, meta, lane, ctx), decision, first: ctx.appliedRv + 1 };
+        if (lane.warm && chained) return { ...this.sendChained(namespace, decision.appends, meta, lane, ctx), decision };
         // The namespace's first append (its stream may not exist yet), or a
         // decision guarded per object: append and await the acks in turn.
         try {
@@ -222,10 +227,23 @@ export class CommandRunner {
    * The sends leave in order: `EventStore.append` publishes synchronously
    * once the stream is known.
    */
-  private sendChained(namespace: string, appends: readonly Append[], meta: CommandMeta, lane: ExclusiveLane, ctx: CommandContext): Promise<AppendResult[]> {
-    const state = lane.unapplied(this.runtime.applied(namespace));
+  private sendChained(
+    namespace: string,
+    appends: readonly Append[],
+    meta: CommandMeta,
+    lane: ExclusiveLane,
+    ctx: CommandContext,
+  ): { sent: Promise<AppendResult[]>; first: number } {
+    // Chain on exactly what the decision saw. If that append failed meanwhile
+    // (the turn awaited a host effect), this one would fail too: decide again.
     let seq = ctx.appliedRv;
-    let lastMsgId = "events" in state && state.events.length > 0 ? state.lastMsgId : undefined;
+    let lastMsgId = this.chainBase.get(ctx);
+    if (lastMsgId !== undefined && !lane.endsWith(seq, lastMsgId)) {
+      const subject = subjectOfEvent(namespace, appends[0]!.event);
+      // Nothing was sent, so nothing of the lane's is to be forgotten (first: none).
+      return { sent: Promise.reject(new WrongExpectedSequenceError(streamName(namespace), subject, appends[0]!.expect, -1)), first: Number.MAX_SAFE_INTEGER };
+    }
+    const first = seq + 1;
     const entries: LaneEntry[] = [];
     const acks: Array<Promise<AppendResult>> = [];
     appends.forEach(({ event }, i) => {
@@ -239,7 +257,7 @@ export class CommandRunner {
       entries.push({ seq, event, msgId });
     });
     lane.record(entries);
-    return Promise.all(acks);
+    return { sent: Promise.all(acks), first };
   }
 
   /** Every namespace that has a log (a stream), live or deleted. */

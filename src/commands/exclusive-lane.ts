@@ -65,6 +65,12 @@ export class ExclusiveLane {
     this.pending.push(...entries);
   }
 
+  /** Whether `msgId` at `seq` is still the lane's last entry (no send at or before it failed since). */
+  endsWith(seq: number, msgId: string): boolean {
+    const last = this.pending[this.pending.length - 1];
+    return last !== undefined && last.seq === seq && last.msgId === msgId;
+  }
+
   /** A send at `seq` failed: it and everything sent after it will not be in the log. */
   fail(seq: number): void {
     this.pending = this.pending.filter((p) => p.seq < seq);
