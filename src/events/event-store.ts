@@ -88,8 +88,23 @@ export class EventStore {
   }
 
   /** Called when this process creates a namespace stream, so projections pick it up at once. */
-  onStreamCreated(listener: (namespace: string) => void): void {
+  onStreamCreated(listener: (namespace: string) => void): () => void {
     this.streamCreatedListeners.push(listener);
+    return () => {
+      const i = this.streamCreatedListeners.indexOf(listener);
+      if (i >= 0) this.streamCreatedListeners.splice(i, 1);
+    };
+  }
+
+  /** The last sequence of every namespace stream, a page of streams per request. */
+  async lastSequences(): Promise<Map<string, number>> {
+    const jsm = await this.manager();
+    const out = new Map<string, number>();
+    for await (const info of jsm.streams.list("purser.ev.>")) {
+      const ns = namespaceOfStream(info.config.name);
+      if (ns !== undefined) out.set(ns, info.state.last_seq);
+    }
+    return out;
   }
 
   /** Creates the namespace's stream if it does not exist (idempotent across processes). */
@@ -98,9 +113,8 @@ export class EventStore {
     if (this.knownStreams.has(name)) return;
     const jsm = await this.manager();
     try {
-      await jsm.streams.info(name);
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.code !== 10059) throw err;
+      // One call: adding a stream that exists with the same configuration
+      // answers its info (a create is then as cheap as any other first write).
       await jsm.streams.add({
         name,
         subjects: streamSubjects(namespace),
@@ -111,6 +125,9 @@ export class EventStore {
         description: `purser events of namespace ${JSON.stringify(namespace)}`,
       });
       for (const l of this.streamCreatedListeners) l(namespace);
+    } catch (err) {
+      // 10058: it exists with another configuration (an operator changed it): use it as it is.
+      if (!(err instanceof JetStreamApiError) || err.code !== 10058) throw err;
     }
     this.knownStreams.add(name);
   }

@@ -22,6 +22,8 @@ export function applyBatch(
   log: Logger,
 ): { applied: StoredEvent[]; last: number } {
   const applied: StoredEvent[] = [];
+  // Only the last event of each subject in the batch is its head.
+  const heads = new Map<string, { seq: number; causationId: string }>();
   let last = previous;
   views.root.transactionSync(() => {
     for (const m of batch) {
@@ -41,9 +43,10 @@ export function applyBatch(
         continue;
       }
       for (const p of projections) p.apply(views, stored);
-      views.heads.putSync(stored.subject, { seq: stored.seq, causationId: stored.context.causationId });
+      heads.set(stored.subject, { seq: stored.seq, causationId: stored.context.causationId });
       applied.push(stored);
     }
+    for (const [subject, head] of heads) views.heads.putSync(subject, head);
     views.checkpoints.putSync(checkpointKey, last);
   });
   return { applied, last };

@@ -23,9 +23,8 @@ export async function replayIntoFreshViews(
   onProgress: (p: RebuildProgress) => void = () => {},
 ): Promise<ViewStore> {
   const views = ViewStore.open(path);
-  const namespaces = await store.listNamespaces();
   let total = 0;
-  for (const ns of namespaces) total += await store.lastSequence(ns);
+  for (const seq of (await store.lastSequences()).values()) total += seq;
   const runtime = new ProjectionRuntime(store, new ViewStoreHolder(views), projections, log, {
     ...defaultRuntimeOptions,
     maxBatch: 5000,

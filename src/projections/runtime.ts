@@ -65,9 +65,9 @@ export class ProjectionRuntime {
     @inject(Tokens.Projections) private readonly projections: readonly Projection[],
     @inject(Tokens.Logger) private readonly log: Logger,
     @inject(Tokens.RuntimeOptions) private readonly options: RuntimeOptions,
-  ) {
-    this.store.onStreamCreated((ns) => this.track(ns));
-  }
+  ) {}
+
+  private unlisten?: () => void;
 
   get views(): ViewStore {
     return this.holder.current;
@@ -80,6 +80,7 @@ export class ProjectionRuntime {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.unlisten = this.store.onStreamCreated((ns) => this.track(ns));
     // Streams created by other processes: the advisory is immediate, the rescan a safety net.
     this.advisories = this.store.nc.subscribe("$JS.EVENT.ADVISORY.STREAM.CREATED.>", {
       callback: (_err, msg) => {
@@ -97,6 +98,7 @@ export class ProjectionRuntime {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.unlisten?.();
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     this.advisories?.unsubscribe();
     const feeds = [...this.feeds.values()];
@@ -161,11 +163,9 @@ export class ProjectionRuntime {
 
   /** Waits until every namespace stream is applied up to its last sequence at the time of the call. */
   async catchUp(timeoutMs = 30_000): Promise<void> {
-    await this.rescan();
-    const namespaces = await this.store.listNamespaces();
-    await Promise.all(
-      namespaces.map(async (ns) => this.waitFor(ns, await this.store.lastSequence(ns), timeoutMs)),
-    );
+    const last = await this.store.lastSequences();
+    for (const ns of last.keys()) this.track(ns);
+    await Promise.all([...last].map(([ns, seq]) => this.waitFor(ns, seq, timeoutMs)));
   }
 
   private async consume(feed: StreamFeed): Promise<void> {

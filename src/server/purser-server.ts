@@ -110,8 +110,10 @@ export class PurserServer {
     );
     server.snapshots = new SnapshotService(config.dataDir, c.resolve<CommandRunner>(Tokens.CommandRunner), server.runtime, config.log);
     await server.snapshots.start();
-    await server.runtime.start();
+    // Serve first: with many streams the views replay for a while, and commands
+    // are safe meanwhile (refusals wait for the views; acceptances carry OCC).
     await server.service.start([...commands, ...server.snapshots.commands], [...queries, ...server.snapshots.queries]);
+    await server.runtime.start();
     await server.content.start(server.service);
     server.service.addRawEndpoint("system-rebuild", globalSubject("system", "rebuild"), async (_payload, msg) => {
       const progressSubject = msg.headers?.get(RequestHeader.ProgressSubject);
