@@ -27,6 +27,8 @@ export interface Measurement {
   maxMs: number | null;
   /** The raw limit this row is compared with (the "vs raw" column): same concurrency unless given. */
   baseline?: { id: string; concurrency?: number };
+  /** ops/s of each repetition when the row is the median of several. */
+  repeatRates?: number[];
   /** The first error message, when there were errors. */
   firstError?: string;
   note?: string;
@@ -38,8 +40,13 @@ export interface OpsSpec {
   section: Section;
   count: number;
   concurrency: number;
-  /** One operation; `i` runs from 0 to count-1, each index exactly once. */
+  /**
+   * One operation; `i` runs from 0 to count-1, each index exactly once (with
+   * `repeats`, repetition r uses r*count … r*count+count-1).
+   */
   op: (i: number) => Promise<unknown>;
+  /** Measure this many times and keep the repetition with the median ops/s (default 1). */
+  repeats?: number;
   /** Operations run (and discarded) before measuring; they get indices from `warmupOp`. */
   warmup?: { count: number; op: (i: number) => Promise<unknown> };
   /** Stop issuing new operations after this long (the row then reports fewer ops). */
@@ -129,8 +136,22 @@ export async function measureOps(spec: OpsSpec): Promise<Measurement> {
   if (spec.warmup && spec.warmup.count > 0) {
     await runConcurrent(spec.warmup.count, spec.concurrency, spec.warmup.op, spec.maxSeconds);
   }
-  const run = await runConcurrent(spec.count, spec.concurrency, spec.op, spec.maxSeconds);
-  return summarise(spec, run);
+  const runs: RunResult[] = [];
+  for (let r = 0; r < Math.max(1, spec.repeats ?? 1); r++) {
+    const offset = r * spec.count;
+    runs.push(await runConcurrent(spec.count, spec.concurrency, (i) => spec.op(offset + i), spec.maxSeconds));
+  }
+  const rate = (run: RunResult) => (run.seconds > 0 ? run.ops / run.seconds : 0);
+  const sorted = [...runs].sort((a, b) => rate(a) - rate(b));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const m = summarise(spec, median);
+  if (runs.length > 1) {
+    m.repeatRates = runs.map((run) => Math.round(rate(run)));
+    // Errors of every repetition count: a failing operation must not hide behind a median.
+    m.errors = runs.reduce((a, run) => a + run.errors, 0);
+    m.firstError ??= runs.find((run) => run.firstError)?.firstError;
+  }
+  return m;
 }
 
 /**
