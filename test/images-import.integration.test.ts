@@ -383,6 +383,25 @@ describe("purser images import / export / check", () => {
     assert.deepEqual(await imagesOf("bigbad"), []);
   });
 
+  test("--digests and --index-name: digest images and the archive's index kept as an image", async () => {
+    await ok("idx", "images", "import", "--no-unpack", "--digests", "--index-name", "example.com/anchor-index:1", fixturePath);
+    const indexJson = (await fixtureFiles()).get("index.json")!;
+    const indexDigest = sha256(indexJson);
+    assert.deepEqual((await imagesOf("idx")).map((i) => [i.name, i.target.digest, i.target.mediaType]), [
+      [anchor.name, anchor.manifest, manifestType],
+      ["example.com/anchor-index:1", indexDigest, "application/vnd.oci.image.index.v1+json"],
+      [`import-${localDate()}@${anchor.manifest}`, anchor.manifest, manifestType],
+    ]);
+    assert.deepEqual((await contentOf("idx"))[indexDigest], { size: indexJson.length, labels: { "containerd.io/gc.ref.content.m.0": anchor.manifest } });
+    const size = ((indexJson.length + 1822) / 1024).toFixed(1);
+    assert.match((await ok("idx", "images", "ls", "name==example.com/anchor-index:1")).stdout, new RegExp(`${indexDigest} +${esc(size)} KiB +linux/amd64 +-$`, "m"));
+    const skipNamed = await ok("idx2", "images", "import", "--no-unpack", "--digests", "--skip-digest-for-named", fixturePath);
+    assert.equal(skipNamed.stderr, "");
+    assert.deepEqual((await imagesOf("idx2")).map((i) => i.name), [anchor.name]);
+    const bad = await run("idx3", "images", "import", "--skip-digest-for-named", fixturePath);
+    assert.deepEqual([bad.code, bad.stderr], [1, "purser: --skip-digest-for-named must be specified with --digests option\n"]);
+  });
+
   test("an existing image of the same name is pointed at the new target, as ctr import does", async () => {
     await p.client.images.create("upd", { name: anchor.name, labels: { keep: "me" }, target: { mediaType: manifestType, digest: sha256(Buffer.from("old")), size: 3 } });
     await ok("upd", "images", "import", "--no-unpack", fixturePath);
