@@ -22,8 +22,9 @@ export function applyBatch(
   log: Logger,
 ): { applied: StoredEvent[]; last: number } {
   const applied: StoredEvent[] = [];
-  // Only the last event of each subject in the batch is its head.
-  const heads = new Map<string, { seq: number; causationId: string }>();
+  // Only the last event of each subject in the batch is its head (and only
+  // its headers need parsing, for the causation id).
+  const heads = new Map<string, StoredEvent>();
   let last = previous;
   views.root.transactionSync(() => {
     for (const m of batch) {
@@ -43,10 +44,10 @@ export function applyBatch(
         continue;
       }
       for (const p of projections) p.apply(views, stored);
-      heads.set(stored.subject, { seq: stored.seq, causationId: stored.context.causationId });
+      heads.set(stored.subject, stored);
       applied.push(stored);
     }
-    for (const [subject, head] of heads) views.heads.putSync(subject, head);
+    for (const [subject, e] of heads) views.heads.putSync(subject, { seq: e.seq, causationId: e.context.causationId });
     views.checkpoints.putSync(checkpointKey, last);
   });
   return { applied, last };
