@@ -47,6 +47,20 @@ describe("namespaces against a real nats-server and LMDB", () => {
     await rejects(p.client.namespaces.create("dup1"), "AlreadyExists", 'namespace "dup1": already exists');
   });
 
+  test("a long list comes in pages and is read to the end", async () => {
+    const big = "x".repeat(4000);
+    const names = Array.from({ length: 160 }, (_, i) => `page-${String(i).padStart(3, "0")}`);
+    let rvs: Record<string, number> = {};
+    for (const name of names) rvs[name] = (await p.client.namespaces.create(name, { big })).rv;
+    const first = await p.client.globalQuery<{ items: Array<{ name: string }>; next?: string }>("namespaces", "list", {}, { minRvs: rvs });
+    assert.ok(first.result.next !== undefined, "the first page says where to go on");
+    assert.ok(first.result.items.length < names.length);
+    const all = (await p.client.namespaces.list(rvs)).result.map((n) => n.name).filter((n) => n.startsWith("page-"));
+    assert.deepEqual(all, names);
+    rvs = {};
+    for (const name of names) await p.client.namespaces.delete(name);
+  });
+
   test("invalid name: containerd's identifier text", async () => {
     await rejects(
       p.client.namespaces.create("bad name"),

@@ -151,8 +151,21 @@ export class NamespacesApi {
   get(name: string, opts?: QueryOptions) {
     return this.client.query<NamespaceRecord>(name, "namespaces", "get", {}, opts);
   }
-  list(minRvs?: Record<string, number>) {
-    return this.client.globalQuery<NamespaceRecord[]>("namespaces", "list", {}, { minRvs });
+  /** Every namespace, in name order (the pages of the reply, read to the end). */
+  async list(minRvs?: Record<string, number>): Promise<Reply<NamespaceRecord[]>> {
+    const items: NamespaceRecord[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.client.globalQuery<{ items: NamespaceRecord[]; next?: string }>(
+        "namespaces",
+        "list",
+        after === undefined ? {} : { after },
+        { minRvs },
+      );
+      items.push(...page.result.items);
+      if (page.result.next === undefined) return { rv: page.rv, result: items };
+      after = page.result.next;
+    }
   }
 }
 

@@ -6,7 +6,7 @@ import { decideNamespace, type NamespaceCommand } from "./namespaces.js";
 import { notFound } from "../errors/errdefs.js";
 import { quote } from "../validation/identifiers.js";
 import { emptyUsage } from "./namespace-usage.js";
-import { stringList, stringMap, type Payload } from "./payload.js";
+import { optionalString, stringList, stringMap, type Payload } from "./payload.js";
 import type { NamespaceRecord } from "../events/namespace-events.js";
 
 /**
@@ -83,13 +83,34 @@ export const getNamespaceQuery: QueryDefinition<string, NamespaceRecord> = {
   },
 };
 
-export const listNamespacesQuery: QueryDefinition<Record<string, never>, NamespaceRecord[]> = {
+/** A page of the namespace list: a reply is one NATS message, so long lists come in pages. */
+export interface NamespacePage {
+  items: NamespaceRecord[];
+  /** Continue after this name; absent on the last page. */
+  next?: string;
+}
+
+/** Bytes of records per page (JSON-sized estimate): well within the default 1 MiB max_payload. */
+const namespacePageBytes = 512 * 1024;
+
+export const listNamespacesQuery: QueryDefinition<{ after?: string }, NamespacePage> = {
   resource: "namespaces",
   verb: "list",
   global: true,
   parse(p) {
-    if (Object.keys(p).some((k) => k !== "minRv")) throw invalidArgument("namespaces list takes no arguments");
-    return {};
+    if (Object.keys(p).some((k) => k !== "after")) throw invalidArgument("namespaces list takes only `after` (the next page's cursor)");
+    const after = optionalString(p, "after");
+    return after === undefined ? {} : { after };
   },
-  run: (views) => listNamespaceRows(views).map(toRecord),
+  run(views, _ns, { after }) {
+    const items: NamespaceRecord[] = [];
+    let bytes = 0;
+    for (const row of listNamespaceRows(views, after)) {
+      const size = JSON.stringify(row).length;
+      if (items.length > 0 && bytes + size > namespacePageBytes) return { items, next: items[items.length - 1]!.name };
+      items.push(toRecord(row));
+      bytes += size;
+    }
+    return { items };
+  },
 };

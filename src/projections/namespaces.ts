@@ -43,7 +43,7 @@ export const namespacesProjection: Projection = {
         return;
       }
       default:
-        if (!current && e.type !== "LeaseDeleted" && e.type !== "IngestAborted") {
+        if (!current && e.type !== "LeaseDeleted" && e.type !== "IngestAborted" && e.type !== "LeaseExpired" && e.type !== "IngestExpired") {
           db.putSync(stored.namespace, {
             name: stored.namespace,
             labels: {},
@@ -60,8 +60,10 @@ export function getNamespace(views: ViewStore, name: string): NamespaceRow | und
   return views.db<NamespaceRow, string>(namespacesDb).get(name);
 }
 
-export function listNamespaceRows(views: ViewStore): NamespaceRow[] {
-  return [...views.db<NamespaceRow, string>(namespacesDb).getRange()].map((r) => r.value);
+/** Namespace rows in name order, after `after` when given (lazily: a page stops reading early). */
+export function* listNamespaceRows(views: ViewStore, after?: string): Generator<NamespaceRow> {
+  const range = after === undefined ? {} : { start: after + "\u0000" };
+  for (const { value } of views.db<NamespaceRow, string>(namespacesDb).getRange(range)) yield value;
 }
 
 /**
