@@ -55,7 +55,7 @@ export class PurserClient {
 
   static async connect(url: string = defaultNatsUrl, actor?: string): Promise<PurserClient> {
     try {
-      const nc = await connect({ servers: url, name: "purser-client" });
+      const nc = await connect({ servers: url, name: "purser-client", noAsyncTraces: true });
       return new PurserClient(nc, actor);
     } catch (err) {
       throw new PurserError(ErrorKind.Unavailable, `cannot connect to NATS at ${url}: ${(err as Error).message}`, { cause: err });

@@ -9,6 +9,7 @@ import { parseSharingPolicy } from "../content/sharing-policy.js";
 import { EventStore, defaultEventStoreOptions, type EventStoreOptions } from "../events/event-store.js";
 import { globalSubject } from "../events/subjects.js";
 import { SnapshotService } from "../snapshots/snapshot-service.js";
+import { ImageUnpacker } from "../unpack/unpacker.js";
 import type { Logger } from "../observability/logger.js";
 import type { Projection } from "../projections/projection.js";
 import { replayIntoFreshViews, type RebuildProgress } from "../projections/rebuild.js";
@@ -49,6 +50,8 @@ export interface PurserConfig {
 export class PurserServer {
   /** The snapshotters and the in-process snapshot API (unpacking uses it: docs/snapshots.md). */
   snapshots!: SnapshotService;
+  /** Unpacks images into snapshot chains (`images.unpack`: docs/unpack.md). */
+  unpacker!: ImageUnpacker;
   /** The content plane: blobs on this host's disk, ingests, and their endpoints. */
   content!: ContentService;
 
@@ -66,7 +69,10 @@ export class PurserServer {
   static async start(config: PurserConfig): Promise<PurserServer> {
     const contentOptions = { ...defaultContentOptions, ...config.content };
     parseSharingPolicy(contentOptions.sharingPolicy); // refuse a bad configuration before connecting
-    const nc = await connect({ servers: config.natsUrl, name: "purser-server", maxReconnectAttempts: -1 });
+    // noAsyncTraces: nats.js otherwise builds two Error objects (stack
+    // captures) per request "in case it times out", measured at ~10% of the
+    // CPU of a command; our timeouts say what timed out without them.
+    const nc = await connect({ servers: config.natsUrl, name: "purser-server", maxReconnectAttempts: -1, noAsyncTraces: true });
     const generation = openGenerationSafely(config.dataDir, config.log);
     const holder = new ViewStoreHolder(ViewStore.open(generationPath(config.dataDir, generation)));
     const allProjections = [...projections, ...(config.extraProjections ?? [])];
@@ -115,6 +121,8 @@ export class PurserServer {
     await server.service.start([...commands, ...server.snapshots.commands], [...queries, ...server.snapshots.queries]);
     await server.runtime.start();
     await server.content.start(server.service);
+    server.unpacker = new ImageUnpacker(c.resolve<CommandRunner>(Tokens.CommandRunner), server.runtime, server.store, server.content.blobs, server.snapshots, config.log);
+    server.unpacker.start(server.service);
     server.service.addRawEndpoint("system-rebuild", globalSubject("system", "rebuild"), async (_payload, msg) => {
       const progressSubject = msg.headers?.get(RequestHeader.ProgressSubject);
       const result = await server.rebuild((p) => {
@@ -154,6 +162,7 @@ export class PurserServer {
 
   async stop(): Promise<void> {
     await this.service.stop();
+    await this.unpacker.stop();
     await this.content.stop();
     await this.runtime.stop();
     await this.asOfViews.close();
