@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { indexTar } from "../src/archive/tar-index.js";
+import { ImagesApi } from "../src/client/images-api.js";
 import type { ContentRecord } from "../src/events/content-events.js";
 import type { ImageRecord } from "../src/events/image-events.js";
 import { anchor, blobName, dockerSaveOfFixture, fixtureFiles, fixturePath, sha256, writeTar } from "./support/image-archives.js";
@@ -30,6 +31,9 @@ const fixtureLabels: Record<string, Record<string, string>> = {
   [anchor.layers[0]!]: { "containerd.io/uncompressed": anchor.diffIds[0]! },
   [anchor.layers[1]!]: { "containerd.io/uncompressed": anchor.diffIds[1]! },
 };
+
+/** The images client API, looked at before any purser runs (skips a test when unpacking is not built yet). */
+const p_unpackProbe = () => ImagesApi.prototype;
 
 /** A literal inside a RegExp. */
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
@@ -409,6 +413,23 @@ describe("purser images import / export / check", () => {
     assert.equal(image!.target.digest, anchor.manifest);
     assert.deepEqual(image!.labels, { keep: "me" });
   });
+
+  test(
+    "without --no-unpack: unpacked as ctr does (snapshot chain, the config's snapshot label, check says unpacked)",
+    { skip: typeof (p_unpackProbe() as { unpack?: unknown }).unpack === "function" ? false : "this build has no images.unpack yet" },
+    async () => {
+      const r = await ok("unp", "images", "import", fixturePath);
+      assert.equal(r.stdout, `unpacking ${anchor.name} (${anchor.manifest})...done\n`);
+      const content = await contentOf("unp");
+      assert.deepEqual(content[anchor.config]!.labels, { "containerd.io/gc.ref.snapshot.native": "sha256:9faf0176302e4e43985bf90914faf32802d9501451327657fc33941f5a1faada" });
+      for (const d of [anchor.manifest, ...anchor.layers]) assert.deepEqual(content[d]!.labels, fixtureLabels[d], d);
+      assert.deepEqual(
+        (await p.client.snapshots.list("unp")).result.map((s) => s.key).sort(),
+        [anchor.diffIds[0]!, "sha256:9faf0176302e4e43985bf90914faf32802d9501451327657fc33941f5a1faada"].sort(),
+      );
+      assert.match((await ok("unp", "images", "check")).stdout, /complete \(3\/3\) +1\.2 KiB\/1\.2 KiB +true$/m);
+    },
+  );
 
   test("--json reports what was imported; import from stdin", async () => {
     const r = await runCli(p.nats.url, ["-n", "stdin", "--json", "images", "import", "--no-unpack", "-"], { PURSER_STATE_DIR: state.path }, readFileSync(fixturePath));
