@@ -4,6 +4,7 @@ import { isPurserError, PurserError } from "../errors/errdefs.js";
 import type { ImageRecord } from "../events/image-events.js";
 import { withSession } from "./context.js";
 import { imageListCells, registerImageArchiveCommands } from "./images-archive.js";
+import { registerImageUnpackCommand } from "./images-unpack.js";
 import { ExitError, labelsCell, parseLabelArgs, printJson, table } from "./output.js";
 
 /**
@@ -159,6 +160,7 @@ export function registerImageCommands(program: Command): void {
     );
 
   registerImageArchiveCommands(images);
+  registerImageUnpackCommand(images);
 }
 
 /** Commander collector of a repeatable option. */

@@ -1,4 +1,5 @@
 import type { ImageRecord } from "../events/image-events.js";
+import type { UnpackResult } from "../unpack/unpacker.js";
 import { listAllPages } from "./list-pages.js";
 import type { CommandOptions, PurserClient, QueryOptions } from "./purser-client.js";
 
@@ -42,5 +43,22 @@ export class ImagesApi {
   /** containerd filters: several strings are ORed, commas within one AND. Reads every page of the list. */
   list(namespace: string, filters: string[] = [], opts?: QueryOptions) {
     return listAllPages<ImageRecord>(this.client, namespace, "images", filters, opts);
+  }
+
+  /**
+   * Unpacks the image's layers into a snapshot chain on the server
+   * (docs/unpack.md): layers whose chain id the namespace holds are skipped, so
+   * unpacking again changes nothing. `opts.lease` runs it under that lease
+   * instead of a temporary one. Large images take a while: the default timeout
+   * is 10 minutes.
+   */
+  unpack(namespace: string, name: string, options: { snapshotter?: string; platform?: string } = {}, opts: CommandOptions = {}) {
+    return this.client.command<UnpackResult>(
+      namespace,
+      "images",
+      "unpack",
+      { name, snapshotter: options.snapshotter, platform: options.platform },
+      { ...opts, timeoutMs: opts.timeoutMs ?? 10 * 60_000 },
+    );
   }
 }
