@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { readEvents } from "../client/event-log.js";
+import { readHostEvents } from "../client/host-events.js";
 import { invalidArgument } from "../errors/errdefs.js";
 import { containerdPayload } from "../events/containerd-payload.js";
 import type { StoredEvent } from "../events/envelope.js";
@@ -20,9 +21,24 @@ export function registerEventCommands(program: Command): void {
     .option("--from-rv <rv>", "start at this rv of each namespace")
     .option("--since <time>", "start at this time (RFC 3339, or a duration such as 10m or 2h ago)")
     .option("-f, --follow", "keep streaming new events")
-    .action(async (filters: string[], opts: { allNamespaces?: boolean; fromRv?: string; since?: string; follow?: boolean }, cmd: Command) =>
+    .option("--host", "read the host stream instead (blobs removed from hosts' disks; the NAMESPACE column is the host)")
+    .action(async (filters: string[], opts: { allNamespaces?: boolean; fromRv?: string; since?: string; follow?: boolean; host?: boolean }, cmd: Command) =>
       withSession(cmd, async (s) => {
         const filter = parseFilters(filters);
+        if (opts.host) {
+          const abort = new AbortController();
+          const onSignal = () => abort.abort();
+          process.once("SIGINT", onSignal);
+          try {
+            await readHostEvents(s.client.nc, { follow: opts.follow ?? false, signal: abort.signal }, (e) => {
+              if (!filter.match(eventAdaptor(e))) return;
+              process.stdout.write((s.options.json ? JSON.stringify(eventJson(e)) : eventLine(e)) + "\n");
+            });
+          } finally {
+            process.off("SIGINT", onSignal);
+          }
+          return;
+        }
         const fromRv = opts.fromRv === undefined ? undefined : Number(opts.fromRv);
         if (fromRv !== undefined && (!Number.isSafeInteger(fromRv) || fromRv < 1)) {
           throw invalidArgument(`--from-rv must be a positive integer, not ${JSON.stringify(opts.fromRv)}`);

@@ -130,7 +130,7 @@ export function registerImageCommands(program: Command): void {
     .argument("<names...>", "image references")
     .option(
       "--sync",
-      "synchronously remove the image and what only it held (waits for garbage collection; until purser has a collector there is nothing to wait for)",
+      "synchronously remove the image and what only it held: returns after the garbage collection that follows (docs/gc.md)",
     )
     .action(async (names: string[], opts: { sync?: boolean }, cmd: Command) =>
       withSession(cmd, async (s) => {

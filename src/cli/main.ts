@@ -5,6 +5,7 @@ import { serviceVersion } from "../server/command-service.js";
 import { registerContainerCommands } from "./containers.js";
 import { registerContentCommands } from "./content.js";
 import { registerEventCommands } from "./events.js";
+import { registerGcCommands } from "./gc.js";
 import { registerImageCommands } from "./images.js";
 import { registerLeaseCommands } from "./leases.js";
 import { registerNamespaceCommands } from "./namespaces.js";
@@ -34,5 +35,6 @@ registerSnapshotCommands(program);
 registerLeaseCommands(program);
 registerContentCommands(program);
 registerEventCommands(program);
+registerGcCommands(program);
 
 program.parseAsync(process.argv).catch(failAndExit);

@@ -5,6 +5,8 @@ import { lockDataDir } from "../server/data-dir-lock.js";
 import { startNatsServer, type RunningNatsServer } from "../server/nats-server.js";
 import { PurserServer } from "../server/purser-server.js";
 import { serviceName, serviceQueue, serviceVersion } from "../server/command-service.js";
+import type { GcOptions } from "../gc/gc-service.js";
+import { parseGoDuration } from "./duration.js";
 
 interface ServeOptions {
   dataDir: string;
@@ -13,6 +15,12 @@ interface ServeOptions {
   replicas: string;
   contentSharingPolicy: string;
   contentFsync?: boolean;
+  gcPauseThreshold: string;
+  gcDeletionThreshold: string;
+  gcMutationThreshold: string;
+  gcScheduleDelay: string;
+  gcStartupDelay: string;
+  gcManual?: boolean;
 }
 
 /**
@@ -30,6 +38,12 @@ export function registerServeCommand(program: Command): void {
     .option("--replicas <n>", "replicas of each namespace stream (3 on a NATS cluster)", "1")
     .option("--content-sharing-policy <policy>", "shared (a blob on the host serves every namespace) or isolated", "shared")
     .option("--content-fsync", "fsync each blob before it is linked into the store")
+    .option("--gc-pause-threshold <fraction>", "fraction of wall time the collector may take (containerd pause_threshold, clamped to [0, 0.5])", "0.02")
+    .option("--gc-deletion-threshold <n>", "deletions that start a collection at once; 0: a deletion only guarantees the next scheduled one", "0")
+    .option("--gc-mutation-threshold <n>", "mutations after which the next scheduled collection runs", "100")
+    .option("--gc-schedule-delay <duration>", "delay between a trigger and the collection", "0ms")
+    .option("--gc-startup-delay <duration>", "first collection after start", "100ms")
+    .option("--gc-manual", "collect only when asked (purser gc, images rm --sync), never on a schedule")
     .action(async (opts: ServeOptions, cmd: Command) => {
       const globalServer = (cmd.optsWithGlobals() as { server?: string }).server ?? process.env.NATS_URL;
       if (!(opts.logLevel in LogLevel)) throw new Error(`unknown log level ${JSON.stringify(opts.logLevel)}`);
@@ -65,6 +79,7 @@ export function registerServeCommand(program: Command): void {
           log,
           eventStore: { replicas: Number(opts.replicas) || 1 },
           content: { sharingPolicy: opts.contentSharingPolicy, fsync: opts.contentFsync ?? false },
+          gc: gcOptionsOf(opts),
         });
         process.once("SIGINT", () => void shutdown("SIGINT"));
         process.once("SIGTERM", () => void shutdown("SIGTERM"));
@@ -80,4 +95,28 @@ export function registerServeCommand(program: Command): void {
         throw err;
       }
     });
+}
+
+/** The `--gc-…` flags as collector options (containerd's scheduler config keys, A.11). */
+export function gcOptionsOf(opts: Pick<ServeOptions, "gcPauseThreshold" | "gcDeletionThreshold" | "gcMutationThreshold" | "gcScheduleDelay" | "gcStartupDelay" | "gcManual">): Partial<GcOptions> {
+  const number = (flag: string, value: string) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n)) throw new Error(`invalid --${flag} ${JSON.stringify(value)}: not a number`);
+    return n;
+  };
+  const duration = (flag: string, value: string) => {
+    try {
+      return parseGoDuration(value);
+    } catch (err) {
+      throw new Error(`invalid --${flag} ${JSON.stringify(value)}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    pauseThreshold: number("gc-pause-threshold", opts.gcPauseThreshold),
+    deletionThreshold: number("gc-deletion-threshold", opts.gcDeletionThreshold),
+    mutationThreshold: number("gc-mutation-threshold", opts.gcMutationThreshold),
+    scheduleDelayMs: duration("gc-schedule-delay", opts.gcScheduleDelay),
+    startupDelayMs: duration("gc-startup-delay", opts.gcStartupDelay),
+    automatic: !(opts.gcManual ?? false),
+  };
 }

@@ -31,9 +31,14 @@ export class ImagesApi {
     return this.client.command<ImageRecord>(namespace, "images", "update", { ...image, fieldPaths }, opts);
   }
 
-  /** `sync`: wait for the garbage collection the delete triggers (once purser has a collector). */
-  delete(namespace: string, name: string, options: { sync?: boolean } = {}, opts?: CommandOptions) {
-    return this.client.command<null>(namespace, "images", "delete", { name, sync: options.sync ?? false }, opts);
+  /**
+   * `sync`: return only after the collection that follows the delete (the
+   * blobs and snapshot directories only this image held are gone: docs/gc.md).
+   */
+  async delete(namespace: string, name: string, options: { sync?: boolean } = {}, opts?: CommandOptions) {
+    const reply = await this.client.command<null>(namespace, "images", "delete", { name, sync: options.sync ?? false }, opts);
+    if (options.sync) await this.client.gc.collect();
+    return reply;
   }
 
   get(namespace: string, name: string, opts?: QueryOptions) {

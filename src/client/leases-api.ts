@@ -30,8 +30,10 @@ export class LeasesApi {
   }
 
   /** `sync`: containerd's `SynchronousDelete`, wait for the collection the delete allows. */
-  delete(namespace: string, id: string, options: { sync?: boolean } = {}, opts?: CommandOptions) {
-    return this.client.command<null>(namespace, "leases", "delete", { id, sync: options.sync ?? false }, opts);
+  async delete(namespace: string, id: string, options: { sync?: boolean } = {}, opts?: CommandOptions) {
+    const reply = await this.client.command<null>(namespace, "leases", "delete", { id, sync: options.sync ?? false }, opts);
+    if (options.sync) await this.client.gc.collect();
+    return reply;
   }
 
   /** containerd filters `id`, `labels.<k>`. */

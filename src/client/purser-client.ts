@@ -10,6 +10,7 @@ import type { NamespaceRecord } from "../events/namespace-events.js";
 import { RequestHeader } from "../server/request-headers.js";
 import { ContainersApi } from "./containers-api.js";
 import { ContentApi } from "./content-api.js";
+import { GcApi } from "./gc-api.js";
 import { ImagesApi } from "./images-api.js";
 import { LeasesApi } from "./leases-api.js";
 import { SnapshotsApi } from "./snapshots-api.js";
@@ -47,6 +48,7 @@ export class PurserClient {
   readonly snapshots = new SnapshotsApi(this);
   readonly leases = new LeasesApi(this);
   readonly content = new ContentApi(this);
+  readonly gc = new GcApi(this);
 
   constructor(
     readonly nc: NatsConnection,

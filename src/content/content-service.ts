@@ -209,6 +209,9 @@ export class ContentService {
     const key = keyOf(ns, ref);
     return this.serial(key, async () => {
       this.locks.acquire(key, ref, session, this.nowMs());
+      // A shared open relies on the blob being on the host: pinned until its
+      // IngestStarted is in the log, the collector leaves it alone (docs/gc.md).
+      if (expected !== "") this.blobs.pin(expected);
       try {
         let total = size;
         let shared = false;
@@ -233,6 +236,8 @@ export class ContentService {
       } catch (err) {
         this.locks.release(key, session);
         throw err;
+      } finally {
+        if (expected !== "") this.blobs.unpin(expected);
       }
     });
   }
@@ -545,7 +550,7 @@ export class ContentService {
   private onApplied(events: readonly StoredEvent[]): void {
     for (const stored of events) {
       const e = stored.event;
-      if (e.type !== "IngestAborted" && !(e.type === "ContentCommitted" && e.data.ingestId !== undefined)) continue;
+      if (e.type !== "IngestAborted" && e.type !== "IngestExpired" && !(e.type === "ContentCommitted" && e.data.ingestId !== undefined)) continue;
       const ref = e.data.ref;
       const key = keyOf(stored.namespace, ref);
       if (!this.writers.has(key)) continue;

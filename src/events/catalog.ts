@@ -1,5 +1,6 @@
 import type { ContainerEvent } from "./container-events.js";
 import type { ContentEvent } from "./content-events.js";
+import type { GcEvent } from "./gc-events.js";
 import type { ImageEvent } from "./image-events.js";
 import type { IngestEvent } from "./ingest-events.js";
 import type { LeaseEvent } from "./lease-events.js";
@@ -42,12 +43,16 @@ export const eventCatalog = {
   ContainerCreated: { version: 1, kind: ObjectKind.Container, topic: "/containers/create" },
   ContainerUpdated: { version: 1, kind: ObjectKind.Container, topic: "/containers/update" },
   ContainerDeleted: { version: 1, kind: ObjectKind.Container, topic: "/containers/delete" },
+  // Appended by the garbage collector only (docs/gc.md); BlobRemoved lives on the host stream.
+  IngestExpired: { version: 1, kind: ObjectKind.Ingest, topic: "/content/ingest/expire" },
+  LeaseExpired: { version: 1, kind: ObjectKind.Lease, topic: "/leases/expire" },
+  BlobRemoved: { version: 1, kind: ObjectKind.Blob, topic: "/content/blob/remove" },
 } as const satisfies Record<string, EventTypeInfo>;
 
 export type EventType = keyof typeof eventCatalog;
 
 /** The union of every domain event, discriminated by `type`. */
-export type DomainEvent = NamespaceEvent | LeaseEvent | IngestEvent | ImageEvent | ContainerEvent | ContentEvent | SnapshotEvent;
+export type DomainEvent = NamespaceEvent | LeaseEvent | IngestEvent | ImageEvent | ContainerEvent | ContentEvent | SnapshotEvent | GcEvent;
 
 export function isEventType(type: unknown): type is EventType {
   return typeof type === "string" && Object.prototype.hasOwnProperty.call(eventCatalog, type);

@@ -21,6 +21,7 @@ export function containerdPayload(event: DomainEvent): Record<string, unknown> {
     case "LeaseResourceRemoved":
       return { id: event.data.id, resource: event.data.resource };
     case "LeaseDeleted":
+    case "LeaseExpired":
       return { id: event.data.id };
     case "SnapshotPrepared":
     case "SnapshotViewCreated": {
@@ -41,6 +42,7 @@ export function containerdPayload(event: DomainEvent): Record<string, unknown> {
       return { ref: i.ref, expected: i.expected, total: i.total };
     }
     case "IngestAborted":
+    case "IngestExpired":
       return { ref: event.data.ref };
     case "ContentCommitted":
       // v2.1 `ContentCreate{digest, size}` (purser keeps no media type).
@@ -66,5 +68,8 @@ export function containerdPayload(event: DomainEvent): Record<string, unknown> {
     }
     case "ContainerDeleted":
       return { id: event.data.id };
+    case "BlobRemoved":
+      // containerd publishes nothing when its GC removes a blob.
+      return { digest: event.data.digest, size: event.data.size };
   }
 }

@@ -1,4 +1,5 @@
 import type { DomainEvent } from "./catalog.js";
+import { hostBlobSubject } from "./host-stream.js";
 import { snapshotObjectId } from "./snapshot-events.js";
 import { eventSubject, namespaceSubject, ObjectKind } from "./subjects.js";
 
@@ -14,6 +15,7 @@ export function subjectOfEvent(namespace: string, event: DomainEvent): string {
     case "LeaseResourceAdded":
     case "LeaseResourceRemoved":
     case "LeaseDeleted":
+    case "LeaseExpired":
       return eventSubject(namespace, ObjectKind.Lease, event.data.id);
     case "SnapshotPrepared":
     case "SnapshotViewCreated":
@@ -27,6 +29,7 @@ export function subjectOfEvent(namespace: string, event: DomainEvent): string {
     case "IngestStarted":
       return eventSubject(namespace, ObjectKind.Ingest, event.data.ingest.ref);
     case "IngestAborted":
+    case "IngestExpired":
       return eventSubject(namespace, ObjectKind.Ingest, event.data.ref);
     case "ContentCommitted":
     case "ContentUpdated":
@@ -43,5 +46,8 @@ export function subjectOfEvent(namespace: string, event: DomainEvent): string {
       return eventSubject(namespace, ObjectKind.Container, event.data.container.id);
     case "ContainerDeleted":
       return eventSubject(namespace, ObjectKind.Container, event.data.id);
+    case "BlobRemoved":
+      // A host fact: `namespace` is the host's id here (docs/gc.md).
+      return hostBlobSubject(namespace, event.data.digest);
   }
 }

@@ -46,6 +46,7 @@ export const contentProjection: Projection = {
         views.db<IngestRow, Key>(ingestsDb).putSync([ns, e.data.ingest.ref], { ...e.data.ingest, seq: stored.seq });
         return;
       case "IngestAborted":
+      case "IngestExpired":
         views.db<IngestRow, Key>(ingestsDb).removeSync([ns, e.data.ref]);
         return;
       case "ContentCommitted":

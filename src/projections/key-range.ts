@@ -1,14 +1,17 @@
 import type { Key } from "lmdb";
 
 /**
- * The key range of every array key that starts with `prefix`. Ordered-binary
- * sorts `[ns, x, …]` between `[ns]` and `[ns + "\0"]`; names and ids never
- * contain NUL (validation refuses it), so nothing else falls in between.
+ * The key range of every array key that starts with `prefix`: from the
+ * prefix itself up to the prefix followed by U+10FFFF, the greatest string
+ * element (the largest UTF-8 sequence). Every view key is made of strings.
+ *
+ * (An end of `[…, last + "\0"]` is not safe: ordered-binary encodes a string
+ * longer than ~64 bytes without escaping a trailing NUL, so for a digest or a
+ * long snapshot key that end equalled the start and the range was empty.)
  */
 export function prefixRange(prefix: readonly (string | number)[]): { start: Key; end: Key } {
-  const last = prefix[prefix.length - 1];
   return {
     start: [...prefix] as Key,
-    end: [...prefix.slice(0, -1), `${String(last)}\u0000`] as Key,
+    end: [...prefix, "\u{10FFFF}"] as Key,
   };
 }

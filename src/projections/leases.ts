@@ -44,6 +44,7 @@ export const leasesProjection: Projection = {
         resources.removeSync([ns, e.data.id, e.data.resource.type, e.data.resource.id]);
         return;
       case "LeaseDeleted":
+      case "LeaseExpired":
         leases.removeSync([ns, e.data.id]);
         for (const key of [...resources.getKeys(prefixRange([ns, e.data.id]))]) resources.removeSync(key);
         return;

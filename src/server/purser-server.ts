@@ -9,6 +9,8 @@ import { parseSharingPolicy } from "../content/sharing-policy.js";
 import { EventStore, defaultEventStoreOptions, type EventStoreOptions } from "../events/event-store.js";
 import { globalSubject } from "../events/subjects.js";
 import { SnapshotService } from "../snapshots/snapshot-service.js";
+import { defaultGcOptions, GcService, type GcOptions } from "../gc/gc-service.js";
+import { hostname } from "node:os";
 import { ImageUnpacker } from "../unpack/unpacker.js";
 import type { Logger } from "../observability/logger.js";
 import type { Projection } from "../projections/projection.js";
@@ -44,6 +46,8 @@ export interface PurserConfig {
   extraProjections?: readonly Projection[];
   /** The content store: sharing policy, fsync, writer locks (docs/content.md). */
   content?: Partial<ContentOptions>;
+  /** The garbage collector: scheduler thresholds, lock, host id (docs/gc.md). */
+  gc?: Partial<GcOptions>;
 }
 
 /** A running purser process: the one composition root wires everything here. */
@@ -54,6 +58,8 @@ export class PurserServer {
   unpacker!: ImageUnpacker;
   /** The content plane: blobs on this host's disk, ingests, and their endpoints. */
   content!: ContentService;
+  /** The garbage collector (docs/gc.md). */
+  gc!: GcService;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -121,6 +127,20 @@ export class PurserServer {
     await server.service.start([...commands, ...server.snapshots.commands], [...queries, ...server.snapshots.queries]);
     await server.runtime.start();
     await server.content.start(server.service);
+    const eventStoreOptions = { ...defaultEventStoreOptions, ...config.eventStore };
+    server.gc = new GcService(
+      config.dataDir,
+      { ...defaultGcOptions, hostId: hostname(), ...config.gc },
+      server.store,
+      server.runtime,
+      server.content.blobs,
+      () => server.snapshots.snapshotters.all(),
+      config.clock ?? systemClock,
+      config.log,
+      eventStoreOptions.replicas,
+      eventStoreOptions.duplicateWindowMs,
+    );
+    await server.gc.start(server.service);
     server.unpacker = new ImageUnpacker(c.resolve<CommandRunner>(Tokens.CommandRunner), server.runtime, server.store, server.content.blobs, server.snapshots, config.log);
     server.unpacker.start(server.service);
     server.service.addRawEndpoint("system-rebuild", globalSubject("system", "rebuild"), async (_payload, msg) => {
@@ -162,6 +182,7 @@ export class PurserServer {
 
   async stop(): Promise<void> {
     await this.service.stop();
+    await this.gc?.stop();
     await this.unpacker.stop();
     await this.content.stop();
     await this.runtime.stop();

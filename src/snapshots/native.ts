@@ -70,6 +70,11 @@ export class NativeSnapshotter {
   private readonly frozenUsage = new Map<string, Usage>();
   /** snapshots/ and tmp/ exist (tmp/ is removed only at start, before any command). */
   private rootReady = false;
+  /**
+   * Directories made (or found) for a command whose event the views have not
+   * applied yet, with when: the collector leaves them alone (docs/gc.md).
+   */
+  private readonly unconfirmed = new Map<string, number>();
 
   constructor(dataDir: string) {
     this.root = join(dataDir, "snapshots", "native");
@@ -86,6 +91,7 @@ export class NativeSnapshotter {
    * under tmp/ and renamed into place in one step.
    */
   async materialize(dir: string, copyOf?: string): Promise<void> {
+    this.unconfirmed.set(dir, Date.now());
     const path = this.dirPath(dir);
     if (await exists(path)) return;
     if (!this.rootReady) {
@@ -156,6 +162,23 @@ export class NativeSnapshotter {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
     }
+  }
+
+  /** The views applied an event naming `dir`: from now on the records say whether it is in use. */
+  confirm(dir: string): void {
+    this.unconfirmed.delete(dir);
+  }
+
+  /**
+   * Whether `dir` was made for a command whose event may still come (made
+   * less than `graceMs` ago and not confirmed): not garbage yet.
+   */
+  awaitingEvent(dir: string, graceMs: number, now = Date.now()): boolean {
+    const at = this.unconfirmed.get(dir);
+    if (at === undefined) return false;
+    if (now - at < graceMs) return true;
+    this.unconfirmed.delete(dir);
+    return false;
   }
 
   /** Deletes a snapshot directory (the collector's job, never a command's). */

@@ -17,7 +17,9 @@ export interface TestPurser {
 export async function startTestPurser(config: Partial<PurserConfig> = {}): Promise<TestPurser> {
   const nats = await startTestNats();
   const data = tempDir("purser-data-");
-  const base: PurserConfig = { natsUrl: nats.url, dataDir: data.path, log: silentLogger, ...config };
+  // Tests collect garbage only when they ask (gc.collect, --sync) unless they turn the scheduler on:
+  // most create objects nothing references, which containerd's scheduler would rightly collect.
+  const base: PurserConfig = { natsUrl: nats.url, dataDir: data.path, log: silentLogger, gc: { automatic: false }, ...config };
   const t: TestPurser = {
     nats,
     server: await PurserServer.start(base),

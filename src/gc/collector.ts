@@ -1,0 +1,454 @@
+import { randomUUID } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import type { BlobStore } from "../content/blob-store.js";
+import { unavailable } from "../errors/errdefs.js";
+import type { DomainEvent } from "../events/catalog.js";
+import type { EventContext } from "../events/envelope.js";
+import { encodeEventBody, eventHeaders } from "../events/envelope.js";
+import { subjectOfEvent } from "../events/event-subject.js";
+import { EventStore, WrongExpectedSequenceError, type AppendResult } from "../events/event-store.js";
+import { ensureHostStream, hostBlobSubject } from "../events/host-stream.js";
+import type { Logger } from "../observability/logger.js";
+import { blobHoldersDb, ingestsDb, type IngestRow } from "../projections/content.js";
+import type { ProjectionRuntime } from "../projections/runtime.js";
+import { snapshotsDb } from "../projections/snapshots.js";
+import type { SnapshotRecord } from "../events/snapshot-events.js";
+import type { NativeSnapshotter } from "../snapshots/native.js";
+import { hostRoots, ObjectIndex } from "./graph.js";
+import type { GcLock, HeldLock } from "./gc-lock.js";
+import { readGraph, type GraphSnapshot } from "./host-objects.js";
+import { explain, mark, type Reach } from "./mark.js";
+import { ResourceType, resourceTypeName, type GcNode } from "./model.js";
+import { unreachable, type Removal } from "./sweep.js";
+
+/** The actor of every event the collector appends. */
+export const gcActor = "gc";
+
+/** One removal as replies and logs show it. */
+export interface RemovedObject {
+  namespace: string;
+  /** `lease`, `ingest`, `content` or `snapshot`. */
+  type: string;
+  /** Lease id, ingest ref, digest or snapshot key. */
+  key: string;
+  /** Snapshots only. */
+  snapshotter?: string;
+}
+
+export interface CollectResult {
+  /** The GC run: every event it appended has it as causation id. */
+  runId: string;
+  dryRun: boolean;
+  /** What the metadata sweep removed (or, dry run, would remove). */
+  removed: RemovedObject[];
+  /** Blob files removed from this host's disk. */
+  blobs: Array<{ digest: string; size: number }>;
+  /** Snapshot backend directories removed from this host's disk. */
+  directories: Array<{ snapshotter: string; dir: string }>;
+  /** Sweeps it took (a concurrent write to a namespace makes its chain fail and the sweep start again). */
+  attempts: number;
+  /** Mark + decide + append: the "pause" the scheduler's policy budgets. */
+  pauseMs: number;
+  /** Everything, the disk cleanup included. */
+  elapsedMs: number;
+  /** False when another process held the sweep lock (only this host's disk was cleaned). */
+  swept: boolean;
+}
+
+export interface CollectorOptions {
+  /** This host's id in the host stream's subjects (blobs live on a host's disk). */
+  hostId: string;
+  /** Sweeps after OCC conflicts before giving up (the next scheduled run tries again). */
+  maxAttempts: number;
+  /** How long an explicit collection waits for another process's sweep lock. */
+  lockWaitMs: number;
+  /** A snapshot directory made for a command whose event has not been applied is kept this long. */
+  dirGraceMs: number;
+  /** Replicas of the host stream. */
+  replicas: number;
+  duplicateWindowMs: number;
+}
+
+export interface Why {
+  kept: boolean;
+  /** Root first: how the object is reached (empty when garbage). */
+  path: Array<{ type: string; namespace: string; key: string; reason: string }>;
+}
+
+/** Events appended per round trip of a namespace's chain (later ones expect the previous one's id). */
+const chainWindow = 256;
+
+/**
+ * The sweep (docs/gc.md): mark from the roots at the rv the views have
+ * applied, append the deletions per namespace as one OCC chain, then remove
+ * from this host's disk the blobs and snapshot directories nothing refers to.
+ */
+export class GarbageCollector {
+  /** Run ids of this process's collections (their events need no local cleanup trigger). */
+  readonly ownRuns = new Set<string>();
+  private readonly trashDir: string;
+  private hostStreamReady = false;
+  private cleaning: Promise<Pick<CollectResult, "blobs" | "directories">> | undefined;
+
+  constructor(
+    dataDir: string,
+    private readonly store: EventStore,
+    private readonly runtime: ProjectionRuntime,
+    private readonly blobs: BlobStore,
+    private readonly snapshotters: () => readonly NativeSnapshotter[],
+    private readonly lock: GcLock,
+    private readonly now: () => Date,
+    private readonly log: Logger,
+    private readonly options: CollectorOptions,
+  ) {
+    this.trashDir = join(dataDir, "gc", "trash");
+  }
+
+  /**
+   * What a sweep at the views' current state would remove, with the marks
+   * (for `why`). Synchronous: one consistent read of the views.
+   */
+  plan(): { graph: GraphSnapshot; black: Map<string, Reach>; removals: Removal[] } {
+    const graph = readGraph(this.runtime.views, (ns) => this.runtime.applied(ns));
+    const index = new ObjectIndex(graph.objects);
+    const roots = hostRoots(graph.objects, this.now(), (ns, lease, value) =>
+      this.log.warn("ignoring invalid expiration value", { namespace: ns, lease, value }),
+    );
+    const black = mark(roots, (n) => index.references(n));
+    return { graph, black, removals: unreachable(graph.objects, black) };
+  }
+
+  /** Why an object is kept (the path from a root), or that it is garbage, at the views' current state. */
+  async why(node: GcNode): Promise<Why | undefined> {
+    await this.runtime.catchUp();
+    const { graph, black } = this.plan();
+    const objs = graph.objects.get(node.namespace);
+    const exists =
+      node.type === ResourceType.Content
+        ? objs?.content.some((c) => c.digest === node.key)
+        : objs?.snapshots.some((s) => `${s.snapshotter}/${s.key}` === node.key);
+    if (!exists) return undefined;
+    const path = explain(black, node);
+    return {
+      kept: path !== undefined,
+      path: (path ?? []).map((r) => ({ type: resourceTypeName[r.node.type], namespace: r.node.namespace, key: r.node.key, reason: r.reason })),
+    };
+  }
+
+  /**
+   * A collection. `waitForLock`: an explicit request waits for another
+   * process's sweep to finish; a scheduled run leaves the sweep to it and
+   * only cleans this host's disk.
+   */
+  async collect(opts: { dryRun?: boolean; waitForLock?: boolean } = {}): Promise<CollectResult> {
+    const runId = randomUUID();
+    const started = performance.now();
+    if (opts.dryRun) {
+      await this.runtime.catchUp();
+      const t0 = performance.now();
+      const { removals } = this.plan();
+      const pauseMs = performance.now() - t0;
+      return { runId, dryRun: true, removed: removals.map(shown), blobs: [], directories: [], attempts: 1, pauseMs, elapsedMs: performance.now() - started, swept: false };
+    }
+    const lock = opts.waitForLock ? await this.lock.acquire(this.options.lockWaitMs) : await this.lock.tryAcquire();
+    if (!lock && opts.waitForLock) throw unavailable(`another process holds the gc sweep lock after ${this.options.lockWaitMs}ms`);
+    const removed: RemovedObject[] = [];
+    const expiredIngests: string[] = [];
+    let pauseMs = 0;
+    let attempts = 0;
+    if (lock) {
+      this.ownRuns.add(runId);
+      if (this.ownRuns.size > 1000) this.ownRuns.delete(this.ownRuns.values().next().value!);
+      try {
+        const swept = await this.sweep(runId, lock);
+        removed.push(...swept.removed);
+        expiredIngests.push(...swept.expiredIngests);
+        pauseMs = swept.pauseMs;
+        attempts = swept.attempts;
+      } finally {
+        await lock.release();
+      }
+    }
+    const host = await this.cleanHost(runId, expiredIngests);
+    if (removed.length > 0 || host.blobs.length > 0 || host.directories.length > 0) {
+      this.log.info("gc collected", { runId, removed: removed.length, blobs: host.blobs.length, directories: host.directories.length, attempts, pauseMs });
+    }
+    return { runId, dryRun: false, removed, ...host, attempts, pauseMs, elapsedMs: performance.now() - started, swept: lock !== undefined };
+  }
+
+  /**
+   * Mark, decide, append; again when a namespace moved on meanwhile (after the
+   * views catch up), at most `maxAttempts` times. Returns once the views have
+   * applied what it appended.
+   */
+  private async sweep(runId: string, lock: HeldLock): Promise<{ removed: RemovedObject[]; expiredIngests: string[]; pauseMs: number; attempts: number }> {
+    const removed: RemovedObject[] = [];
+    const expiredIngests: string[] = [];
+    const appliedTo = new Map<string, number>();
+    let pauseMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      await this.runtime.catchUp();
+      const t0 = performance.now();
+      const { graph, removals } = this.plan();
+      const byNs = new Map<string, Removal[]>();
+      for (const r of removals) {
+        let list = byNs.get(r.namespace);
+        if (!list) byNs.set(r.namespace, (list = []));
+        list.push(r);
+      }
+      if (!lock.held) throw unavailable("gc sweep lock lost");
+      const chains = await Promise.all(
+        [...byNs].map(async ([ns, list]) => {
+          const result = await this.appendChain(ns, graph.rvs.get(ns) ?? 0, list.map(eventOf), runId, attempt);
+          return { ns, list, ...result };
+        }),
+      );
+      pauseMs += performance.now() - t0;
+      let conflict = false;
+      for (const c of chains) {
+        const done = c.list.slice(0, c.appended);
+        removed.push(...done.map(shown));
+        for (const r of done) {
+          const id = r.type === ResourceType.Ingest ? graph.ingestIds.get(r.namespace)?.get(r.key) : undefined;
+          if (id) expiredIngests.push(id);
+        }
+        if (c.appended > 0) appliedTo.set(c.ns, c.lastSeq);
+        if (c.conflict) conflict = true;
+      }
+      if (!conflict) {
+        await Promise.all([...appliedTo].map(([ns, seq]) => this.runtime.waitFor(ns, seq, 30_000)));
+        return { removed, expiredIngests, pauseMs, attempts: attempt };
+      }
+      if (attempt >= this.options.maxAttempts) {
+        throw unavailable(`gc sweep gave up after ${attempt} concurrent-write conflicts`);
+      }
+      this.log.debug("gc sweep conflicted with a concurrent write; sweeping again", { runId, attempt });
+    }
+  }
+
+  /**
+   * Appends a namespace's deletions as one chain: the first expects the
+   * namespace's last sequence to be `rv` (the state the sweep read), each
+   * next one the previous append's sequence and message id. A write by
+   * anyone else in between fails the rest of the chain.
+   */
+  private async appendChain(
+    namespace: string,
+    rv: number,
+    events: readonly DomainEvent[],
+    runId: string,
+    attempt: number,
+  ): Promise<{ appended: number; lastSeq: number; conflict: boolean }> {
+    await this.store.ensureStream(namespace);
+    let appended = 0;
+    let lastSeq = rv;
+    let lastMsgId: string | undefined;
+    for (let from = 0; from < events.length; from += chainWindow) {
+      const sends: Array<Promise<AppendResult>> = [];
+      for (let i = from; i < Math.min(events.length, from + chainWindow); i++) {
+        const event = events[i]!;
+        const msgId = `gc:${runId}:${attempt}:${i}:${namespace}`;
+        const expect = { lastSequence: rv + i, ...(lastMsgId !== undefined ? { lastMsgId } : {}) };
+        const context: EventContext = { eventId: randomUUID(), correlationId: runId, causationId: runId, actor: gcActor };
+        sends.push(this.store.append(namespace, { event, subject: subjectOfEvent(namespace, event), expect, msgId }, context));
+        lastMsgId = msgId;
+      }
+      const results = await Promise.allSettled(sends);
+      for (const r of results) {
+        if (r.status === "rejected") {
+          if (!(r.reason instanceof WrongExpectedSequenceError)) throw r.reason;
+          return { appended, lastSeq, conflict: true };
+        }
+        appended++;
+        lastSeq = r.value.seq;
+      }
+    }
+    return { appended, lastSeq, conflict: false };
+  }
+
+  /**
+   * This host's disk: blob files no namespace holds and no ingest expects,
+   * snapshot directories no snapshot record names, bytes of ingests that are
+   * gone. One cleanup at a time; a request during one runs another after it.
+   */
+  cleanHost(runId = "host-cleanup", expiredIngests: readonly string[] = []): Promise<Pick<CollectResult, "blobs" | "directories">> {
+    if (this.cleaning) return this.cleaning.catch(() => {}).then(() => this.cleanHost(runId, expiredIngests));
+    const run = (async () => {
+      try {
+        await this.removeIngestBytes(expiredIngests);
+        const blobs = await this.cleanBlobs(runId);
+        const directories = await this.cleanDirectories();
+        return { blobs, directories };
+      } finally {
+        this.cleaning = undefined;
+      }
+    })();
+    this.cleaning = run;
+    return run;
+  }
+
+  /**
+   * The bytes of ingests the sweep expired, unless an ingest of that id is
+   * live again. Bytes a crash left behind go with the content store's own
+   * cleanup of unowned ingest entries (docs/content.md).
+   */
+  private async removeIngestBytes(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const live = new Set<string>();
+    for (const { value } of this.runtime.views.db<IngestRow>(ingestsDb).getRange()) live.add(value.id);
+    for (const id of ids) if (!live.has(id)) await this.blobs.removeIngest(id);
+  }
+
+  /**
+   * Blob files are moved aside first and only then checked again, so a
+   * writer that saw the blob on the host a moment earlier (a shared open, a
+   * put of bytes the host has) either still pins it, or has its event in the
+   * log — which the views then show after catching up. Either way the file
+   * goes back. Files still aside after a crash go back at the next start.
+   */
+  private async cleanBlobs(runId: string): Promise<Array<{ digest: string; size: number }>> {
+    await this.restoreTrash();
+    const onDisk: string[] = [];
+    for await (const d of this.blobs.digests()) onDisk.push(d);
+    if (onDisk.length === 0) return [];
+    await this.runtime.catchUp();
+    const unheld = (d: string, held: Set<string>) => !this.blobs.isPinned(d) && !held.has(d);
+    let held = this.heldDigests();
+    const candidates = onDisk.filter((d) => unheld(d, held));
+    if (candidates.length === 0) return [];
+    await fs.mkdir(this.trashDir, { recursive: true });
+    const aside: Array<{ digest: string; size: number; trash: string }> = [];
+    for (const digest of candidates) {
+      const trash = join(this.trashDir, digest.replace(":", "-"));
+      try {
+        const size = (await fs.stat(this.blobs.blobPath(digest))).size;
+        await fs.rename(this.blobs.blobPath(digest), trash);
+        aside.push({ digest, size, trash });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+    }
+    // Pins first, then the log: a writer unpins only after its event is appended.
+    const pinned = aside.filter((a) => this.blobs.isPinned(a.digest));
+    await this.catchUpOrRestore(aside);
+    held = this.heldDigests();
+    const removed: Array<{ digest: string; size: number }> = [];
+    for (const a of aside) {
+      if (pinned.includes(a) || !unheld(a.digest, held)) {
+        await this.putBack(a.trash, a.digest);
+        continue;
+      }
+      await fs.rm(a.trash, { force: true });
+      removed.push({ digest: a.digest, size: a.size });
+    }
+    for (const b of removed) await this.recordBlobRemoved(b.digest, b.size, runId);
+    return removed;
+  }
+
+  private async catchUpOrRestore(aside: ReadonlyArray<{ digest: string; trash: string }>): Promise<void> {
+    try {
+      await this.runtime.catchUp();
+    } catch (err) {
+      for (const a of aside) await this.putBack(a.trash, a.digest);
+      throw err;
+    }
+  }
+
+  /** Every digest some namespace holds or some ingest expects (shared or not): their blob files stay. */
+  private heldDigests(): Set<string> {
+    const out = new Set<string>();
+    for (const key of this.runtime.views.db(blobHoldersDb).getKeys()) out.add(String((key as unknown[])[0]));
+    for (const { value } of this.runtime.views.db<IngestRow>(ingestsDb).getRange()) if (value.expected) out.add(value.expected);
+    return out;
+  }
+
+  /** Puts back blob files a crash left aside (they are judged again by the next cleanup). */
+  async restoreTrash(): Promise<void> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.trashDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    for (const name of names) {
+      const at = name.indexOf("-");
+      if (at <= 0) continue;
+      await this.putBack(join(this.trashDir, name), `${name.slice(0, at)}:${name.slice(at + 1)}`);
+    }
+  }
+
+  private async putBack(trash: string, digest: string): Promise<void> {
+    try {
+      await fs.link(trash, this.blobs.blobPath(digest));
+    } catch (err) {
+      // EEXIST: a writer stored the same bytes meanwhile; either copy serves.
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    await fs.rm(trash, { force: true });
+  }
+
+  /** `BlobRemoved` on the host stream (after the file is gone: a crash in between loses the fact, never a blob). */
+  private async recordBlobRemoved(digest: string, size: number, runId: string): Promise<void> {
+    try {
+      if (!this.hostStreamReady) {
+        await ensureHostStream(await this.store.manager(), this.options.replicas, this.options.duplicateWindowMs);
+        this.hostStreamReady = true;
+      }
+      const event: DomainEvent = { type: "BlobRemoved", data: { digest, size } };
+      const context: EventContext = { eventId: randomUUID(), correlationId: runId, causationId: runId, actor: gcActor };
+      const headers = eventHeaders(event, "", context);
+      headers.set("Purser-Host", this.options.hostId);
+      await this.store.js.publish(hostBlobSubject(this.options.hostId, digest), encodeEventBody(event), { headers, msgID: context.eventId });
+    } catch (err) {
+      this.log.warn("cannot record a removed blob on the host stream", { digest, err });
+    }
+  }
+
+  /**
+   * Snapshot directories that no snapshot record names: after the views
+   * caught up, and not made a moment ago for a command whose event is still
+   * to come (NativeSnapshotter.awaitingEvent).
+   */
+  private async cleanDirectories(): Promise<Array<{ snapshotter: string; dir: string }>> {
+    const listed: Array<{ sn: NativeSnapshotter; dirs: string[] }> = [];
+    for (const sn of this.snapshotters()) listed.push({ sn, dirs: await sn.listDirs() });
+    if (listed.every((l) => l.dirs.length === 0)) return [];
+    await this.runtime.catchUp();
+    const live = new Set<string>();
+    for (const { value } of this.runtime.views.db<SnapshotRecord>(snapshotsDb).getRange()) live.add(`${value.snapshotter}\u0000${value.dir}`);
+    const now = Date.now();
+    const garbage: Array<{ sn: NativeSnapshotter; dir: string }> = [];
+    for (const { sn, dirs } of listed) {
+      for (const dir of dirs) {
+        if (!live.has(`${sn.name}\u0000${dir}`) && !sn.awaitingEvent(dir, this.options.dirGraceMs, now)) garbage.push({ sn, dir });
+      }
+    }
+    for (const g of garbage) await g.sn.removeDir(g.dir);
+    return garbage.map((g) => ({ snapshotter: g.sn.name, dir: g.dir }));
+  }
+}
+
+function eventOf(r: Removal): DomainEvent {
+  switch (r.type) {
+    case ResourceType.Lease:
+      return { type: "LeaseExpired", data: { id: r.key } };
+    case ResourceType.Ingest:
+      return { type: "IngestExpired", data: { ref: r.key } };
+    case ResourceType.Content:
+      return { type: "ContentDeleted", data: { digest: r.key } };
+    case ResourceType.Snapshot: {
+      const at = r.key.indexOf("/");
+      return { type: "SnapshotRemoved", data: { snapshotter: r.key.slice(0, at), key: r.key.slice(at + 1) } };
+    }
+  }
+}
+
+function shown(r: Removal): RemovedObject {
+  if (r.type === ResourceType.Snapshot) {
+    const at = r.key.indexOf("/");
+    return { namespace: r.namespace, type: "snapshot", key: r.key.slice(at + 1), snapshotter: r.key.slice(0, at) };
+  }
+  return { namespace: r.namespace, type: resourceTypeName[r.type], key: r.key };
+}
