@@ -86,7 +86,7 @@ describe("purser images / containers CLI", () => {
   });
 
   test("containers create (image labels, default runtime, generated spec), ls, info, label, rm", async () => {
-    const c = await run("containers", "create", "docker.io/library/alpine:3.19", "web", "--label", "role=web", "--", "sh", "-c", "echo hi");
+    const c = await run("containers", "create", "--no-snapshot", "docker.io/library/alpine:3.19", "web", "--label", "role=web", "--", "sh", "-c", "echo hi");
     assert.deepEqual([c.code, c.stderr], [0, ""]);
     const info = JSON.parse((await run("c", "info", "web")).stdout) as {
       labels: object;
@@ -100,7 +100,7 @@ describe("purser images / containers CLI", () => {
 
     const specFile = join(state.path, "spec.json");
     writeFileSync(specFile, JSON.stringify({ ociVersion: "1.0.2", process: { args: ["true"] } }));
-    await run("c", "create", "x/busybox:1", "job", "--runtime", "io.containerd.runsc.v1", "--spec", specFile);
+    await run("c", "create", "--no-snapshot", "x/busybox:1", "job", "--runtime", "io.containerd.runsc.v1", "--spec", specFile);
     assert.deepEqual(JSON.parse((await run("c", "info", "--spec", "job")).stdout), { ociVersion: "1.0.2", process: { args: ["true"] } });
 
     const ls = await run("containers", "ls");

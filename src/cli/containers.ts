@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { createContainerWithSnapshot, deleteContainerWithSnapshot } from "../client/container-rootfs.js";
 import { invalidArgument } from "../errors/errdefs.js";
 import { withSession } from "./context.js";
 import { defaultSpec } from "./default-spec.js";
@@ -25,12 +26,14 @@ export function registerContainerCommands(program: Command): void {
     .option("--runtime <name>", "runtime name", defaultRuntime)
     .option("--spec <file>", "OCI runtime spec (JSON) to use instead of one generated from the image")
     .option("--label <k=v>", "container label (repeatable); the image's labels are included", collect, [])
+    .option("--snapshotter <name>", "snapshotter of the container's root file system (the image is unpacked there first if needed)", "native")
+    .option("--no-snapshot", "create no root file system snapshot (the image need not be unpacked)")
     .action(
       async (
         ref: string | undefined,
         id: string | undefined,
         args: string[],
-        opts: { runtime: string; spec?: string; label: string[] },
+        opts: { runtime: string; spec?: string; label: string[]; snapshotter: string; snapshot: boolean },
         cmd: Command,
       ) => {
         if (!ref) throw invalidArgument("image ref must be provided");
@@ -38,14 +41,19 @@ export function registerContainerCommands(program: Command): void {
         return withSession(cmd, async (s) => {
           const { result: image } = await s.client.images.get(s.namespace, ref, { minRv: s.minRv(s.namespace) });
           const spec = opts.spec ? readSpec(opts.spec) : defaultSpec(id, image, args);
-          const reply = await s.client.containers.create(s.namespace, {
+          const container = {
             id,
             image: image.name,
             runtime: { name: opts.runtime },
             spec,
             // As ctr: the image's labels first, then the ones given here.
             labels: { ...image.labels, ...parseLabelArgs(opts.label) },
-          });
+          };
+          // As ctr's WithNewSnapshot: an active snapshot keyed by the id, on the image's unpacked layers (docs/unpack.md).
+          const lease = (cmd.optsWithGlobals() as { lease?: string }).lease || undefined;
+          const reply = opts.snapshot
+            ? await createContainerWithSnapshot(s.client, s.namespace, container, { snapshotter: opts.snapshotter, lease })
+            : await s.client.containers.create(s.namespace, container);
           s.wrote(s.namespace, reply.rv);
           if (s.options.json) printJson(forDisplay(reply.result));
         });
@@ -107,13 +115,16 @@ export function registerContainerCommands(program: Command): void {
     .aliases(["del", "remove", "rm"])
     .description("delete one or more existing containers")
     .argument("<ids...>", "container ids")
-    .action(async (ids: string[], _opts, cmd: Command) =>
+    .option("--keep-snapshot", "do not remove the container's snapshot")
+    .action(async (ids: string[], opts: { keepSnapshot?: boolean }, cmd: Command) =>
       withSession(cmd, async (s) => {
         let failure: ExitError | undefined;
         const removed: string[] = [];
         for (const id of ids) {
           try {
-            s.wrote(s.namespace, (await s.client.containers.delete(s.namespace, id)).rv);
+            // As ctr's WithSnapshotCleanup: the snapshot first, then the container.
+            const reply = await deleteContainerWithSnapshot(s.client, s.namespace, id, { keepSnapshot: opts.keepSnapshot, minRv: s.minRv(s.namespace) });
+            s.wrote(s.namespace, reply.rv);
             removed.push(id);
           } catch (err) {
             // As ctr: each failure is reported, the first one is the exit error.
