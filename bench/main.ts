@@ -9,6 +9,7 @@ import { PurserServer } from "../src/server/purser-server.js";
 import type { BenchContext, Suite, Target } from "./context.js";
 import { fromSamples, scaler, timed, type Measurement, type Section } from "./measure.js";
 import { contentSuite } from "./content.js";
+import { gcSuite } from "./gc.js";
 import { imagesSuite } from "./images.js";
 import { importSuite } from "./import.js";
 import { namespacesSuite } from "./namespaces.js";
@@ -28,7 +29,7 @@ import { snapshotsSuite } from "./snapshots.js";
  * A new resource adds `bench/<resource>.ts` exporting a {@link Suite} and
  * lists it here, before `rebuildSuite` so its events are part of the rebuild.
  */
-const suites: Suite[] = [rawLimitsSuite, namespacesSuite, imagesSuite, snapshotsSuite, contentSuite, importSuite, rebuildSuite, serveSuite];
+const suites: Suite[] = [rawLimitsSuite, namespacesSuite, imagesSuite, snapshotsSuite, contentSuite, importSuite, gcSuite, rebuildSuite, serveSuite];
 
 const sectionOrder: Section[] = ["raw", "purser", "rebuild", "serve"];
 /** The whole run may not take longer than this (a stuck measurement must not hang CI). */
@@ -100,7 +101,8 @@ async function main(): Promise<number> {
     nats = await startNatsServer({ storeDir: join(root, "nats"), port: await freePort() });
     progress(`bench: nats-server pid ${nats.pid} at ${nats.url}`);
     const dataDir = join(root, "data");
-    const cold = await timed(() => PurserServer.start({ natsUrl: nats!.url, dataDir, log: silentLogger }));
+    // Collections only when a suite asks: the suites make objects nothing references (gc suite: docs/gc.md).
+    const cold = await timed(() => PurserServer.start({ natsUrl: nats!.url, dataDir, log: silentLogger, gc: { automatic: false } }));
     server = cold.value;
     client = await PurserClient.connect(nats.url, "bench");
 

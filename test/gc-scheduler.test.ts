@@ -136,6 +136,36 @@ describe("GC scheduler (containerd's policy, A.11)", () => {
     assert.deepEqual(runs, [100]);
   });
 
+  test("deletions during a collection wait for the interval after it (no runs back to back)", async () => {
+    const time = new FakeTime();
+    const runs: number[] = [];
+    let finish: () => void = () => {};
+    const s = new GcScheduler({}, {
+      now: () => time.now,
+      setTimer: time.setTimer,
+      collect: () =>
+        new Promise((resolve) => {
+          runs.push(time.now);
+          finish = () => resolve({ elapsedMs: 10 });
+        }),
+    });
+    s.start();
+    await time.advance(100);
+    assert.deepEqual(runs, [100]);
+    // The run takes 10 ms; deletions arrive meanwhile.
+    await time.advance(5);
+    s.mutation(true);
+    s.mutation(true);
+    await time.advance(5);
+    finish();
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    // interval = 10 / 0.02 - 10 = 490 ms after the run, not at once.
+    await time.advance(489);
+    assert.deepEqual(runs, [100]);
+    await time.advance(1);
+    assert.deepEqual(runs, [100, 600]);
+  });
+
   test("a failed collection: waiters get `gc failed`, the interval grows by 1 s", async () => {
     const { time, s } = setup({ startupDelayMs: 0 }, 10, true);
     s.start();

@@ -73,6 +73,8 @@ interface Stats extends CollectionStats {
 export class GcService {
   readonly collector: GarbageCollector;
   readonly scheduler: GcScheduler;
+  /** Totals of this process's collections (benchmarks report the pause share). */
+  readonly stats = { collections: 0, pauseMs: 0, elapsedMs: 0 };
   private explicitWaiters = 0;
   private cleanupTimer?: NodeJS.Timeout;
   private stopped = false;
@@ -108,6 +110,9 @@ export class GcService {
       },
       collect: async (): Promise<Stats> => {
         const result = await this.collector.collect({ waitForLock: this.explicitWaiters > 0 });
+        this.stats.collections++;
+        this.stats.pauseMs += result.pauseMs;
+        this.stats.elapsedMs += result.elapsedMs;
         return { elapsedMs: result.pauseMs, result };
       },
       onError: (err) => this.log.warn("gc failed", { err }),

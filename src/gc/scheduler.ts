@@ -114,6 +114,11 @@ export class GcScheduler {
   }
 
   private maybeSchedule(): void {
+    // containerd's loop runs the collection itself, so what arrives meanwhile
+    // waits in its channel and is judged once it ends (after the run has
+    // scheduled the next one an interval away). Scheduling here during a run
+    // would start collections back to back under a stream of deletions.
+    if (this.collecting) return;
     const c = this.config;
     const due =
       this.triggered ||
@@ -180,6 +185,8 @@ export class GcScheduler {
       this.schedule(this.config.scheduleDelayMs);
     } else {
       this.schedule(this.intervalMs);
+      // What arrived during the run: a deletion threshold reached still runs at once.
+      this.maybeSchedule();
     }
   }
 }
