@@ -18,6 +18,7 @@ import { rebuildSuite } from "./rebuild.js";
 import { buildReport, find, renderText, writeJson } from "./report.js";
 import { serveSuite } from "./serve.js";
 import { snapshotsSuite } from "./snapshots.js";
+import { unpackSuite } from "./unpack.js";
 
 /**
  * `npm run bench`: starts its own nats-server (free port, temporary store) and
@@ -29,7 +30,7 @@ import { snapshotsSuite } from "./snapshots.js";
  * A new resource adds `bench/<resource>.ts` exporting a {@link Suite} and
  * lists it here, before `rebuildSuite` so its events are part of the rebuild.
  */
-const suites: Suite[] = [rawLimitsSuite, namespacesSuite, imagesSuite, snapshotsSuite, contentSuite, importSuite, gcSuite, rebuildSuite, serveSuite];
+const suites: Suite[] = [rawLimitsSuite, namespacesSuite, imagesSuite, snapshotsSuite, contentSuite, importSuite, unpackSuite, gcSuite, rebuildSuite, serveSuite];
 
 const sectionOrder: Section[] = ["raw", "purser", "rebuild", "serve"];
 /** The whole run may not take longer than this (a stuck measurement must not hang CI). */

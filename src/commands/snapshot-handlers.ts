@@ -6,7 +6,7 @@ import { eventSubject, ObjectKind } from "../events/subjects.js";
 import { parseFilters, type Filter } from "../projections/filters/index.js";
 import { getSnapshot, listSnapshots } from "../projections/snapshots.js";
 import type { Usage } from "../snapshots/disk-usage.js";
-import type { Mount, NativeSnapshotter } from "../snapshots/native.js";
+import { linkParentFiles, type Mount, type NativeSnapshotter, type ParentCopy } from "../snapshots/native.js";
 import type { Snapshotters } from "../snapshots/snapshotters.js";
 import type { Append, CommandContext, CommandDefinition, Decision, QueryDefinition } from "./command.js";
 import { objectExpectation, withImplicitNamespace } from "./namespace-guard.js";
@@ -70,7 +70,7 @@ export interface SnapshotResources {
 export function snapshotResources(snapshotters: Snapshotters): SnapshotResources {
   const backend = (p: Payload): NativeSnapshotter => snapshotters.get(optionalString(p, "snapshotter") ?? "");
   /** Where a decision's new tree comes from, for beforeAppend. */
-  const trees = new WeakMap<object, { sn: NativeSnapshotter; dir: string; copyOf?: string }>();
+  const trees = new WeakMap<object, { sn: NativeSnapshotter; dir: string; copyOf?: string; parentCopy: ParentCopy }>();
 
   const decide = (ctx: CommandContext, command: SnapshotCommand): { d: SnapshotDecision; appends: Append[]; state: SnapshotState } => {
     // The views, through what this process's exclusive commands appended that they have not applied yet.
@@ -86,7 +86,9 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
     return { d, appends: d.namespaceWide ? appends : withImplicitNamespace(ctx, appends), state };
   };
 
-  const create = (verb: "prepare" | "view"): CommandDefinition<Command<"PrepareSnapshot" | "CreateView"> & { backend: NativeSnapshotter }, Mount[]> => ({
+  const create = (
+    verb: "prepare" | "view",
+  ): CommandDefinition<Command<"PrepareSnapshot" | "CreateView"> & { backend: NativeSnapshotter; parentCopy: ParentCopy }, Mount[]> => ({
     resource: "snapshots",
     verb,
     parse: (p) => ({
@@ -97,6 +99,7 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
       parent: noNul(optionalString(p, "parent") ?? "", "parent"),
       labels: stringMap(p, "labels"),
       id: newId(),
+      parentCopy: (p as Record<symbol, unknown>)[linkParentFiles] === true ? "link" : "copy",
     }),
     subject: (namespace, c) => snapshotSubject(namespace, c.snapshotter, c.key),
     // With a parent the decision is namespace-wide (decideSnapshot): take turns.
@@ -108,14 +111,14 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
       // A view with a parent mounts the parent's own tree; every other new snapshot gets a tree of its own.
       if (s && !(s.kind === "view" && s.parent !== "")) {
         const parent = s.parent !== "" ? state.get(s.parent) : undefined;
-        trees.set(decision, { sn: c.backend, dir: s.dir, ...(parent ? { copyOf: parent.dir } : {}) });
+        trees.set(decision, { sn: c.backend, dir: s.dir, parentCopy: c.parentCopy, ...(parent ? { copyOf: parent.dir } : {}) });
       }
       return decision;
     },
     // The tree exists before the event that names it is in the log (docs/snapshots.md).
     async beforeAppend(_ctx, _c, decision) {
       const tree = trees.get(decision);
-      if (tree) await tree.sn.materialize(tree.dir, tree.copyOf);
+      if (tree) await tree.sn.materialize(tree.dir, tree.copyOf, tree.parentCopy);
     },
     replay(ctx, c) {
       const s = getSnapshot(ctx.views, ctx.namespace, c.snapshotter, c.key);

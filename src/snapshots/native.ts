@@ -25,9 +25,32 @@ function hasGnuCp(): boolean {
   return gnuCp;
 }
 
+/**
+ * How a prepare fills a child's tree from its parent. `link`: directories
+ * copied, files hard-linked (`cp -al`); for the in-process unpacker only
+ * ({@link linkParentFiles}), whose layer applier never writes into an
+ * existing inode (it unlinks and creates) and which commits the snapshot at
+ * once, so the committed parent's files are never changed (docs/unpack.md).
+ */
+export type ParentCopy = "copy" | "link";
+
+/**
+ * The payload marker of a link clone. A symbol: no request off the wire can
+ * carry it, so only in-process callers (SnapshotService) can ask for one.
+ */
+export const linkParentFiles: unique symbol = Symbol("purser.linkParentFiles");
+
 /** Copies a parent's tree to a new path (which must not exist), the best way the host offers. */
-export async function copySnapshotTree(src: string, dst: string, strategy: "auto" | "node" = "auto"): Promise<void> {
-  if (strategy === "auto" && hasGnuCp()) {
+export async function copySnapshotTree(src: string, dst: string, strategy: "auto" | "node" | "link" = "auto"): Promise<void> {
+  if (strategy === "link" && hasGnuCp()) {
+    await new Promise<void>((resolve, reject) =>
+      execFile("cp", ["-a", "-l", "--no-target-directory", src, dst], (err, _out, stderr) =>
+        err ? reject(new Error(`linking of parent failed: ${stderr.trim() || err.message}`)) : resolve(),
+      ),
+    );
+    return;
+  }
+  if (strategy !== "node" && hasGnuCp()) {
     // An empty tree (the common parent of a benchmark, or a scratch layer) needs no process.
     if ((await fs.readdir(src)).length === 0) return copyTree(src, dst);
     await new Promise<void>((resolve, reject) =>
@@ -90,7 +113,7 @@ export class NativeSnapshotter {
    * Idempotent: a directory that exists is complete, because trees are built
    * under tmp/ and renamed into place in one step.
    */
-  async materialize(dir: string, copyOf?: string): Promise<void> {
+  async materialize(dir: string, copyOf?: string, parentCopy: ParentCopy = "copy"): Promise<void> {
     this.unconfirmed.set(dir, Date.now());
     const path = this.dirPath(dir);
     if (await exists(path)) return;
@@ -102,7 +125,7 @@ export class NativeSnapshotter {
     const tmp = join(this.root, "tmp", `new-${dir}-${randomBytes(4).toString("hex")}`);
     try {
       if (copyOf === undefined) await fs.mkdir(tmp, { mode: 0o755 });
-      else await copySnapshotTree(this.dirPath(copyOf), tmp);
+      else await copySnapshotTree(this.dirPath(copyOf), tmp, parentCopy === "link" ? "link" : "auto");
       await fs.rename(tmp, path);
     } catch (err) {
       await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});

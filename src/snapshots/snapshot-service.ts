@@ -8,7 +8,7 @@ import type { Logger } from "../observability/logger.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
 import { requireNamespace } from "../server/command-service.js";
 import type { Usage } from "./disk-usage.js";
-import type { Mount } from "./native.js";
+import { linkParentFiles, type Mount } from "./native.js";
 import { defaultSnapshotter, Snapshotters } from "./snapshotters.js";
 
 /** Who runs an in-process snapshot command, and under which lease. */
@@ -26,6 +26,12 @@ export interface SnapshotCallOptions {
 export interface SnapshotCreateOptions extends SnapshotCallOptions {
   parent?: string;
   labels?: Record<string, string>;
+  /**
+   * Prepare only: hard-link the parent's files instead of copying them. For a
+   * writer that never writes into an existing file and commits at once (the
+   * unpacker's layer applier); see native.ts `ParentCopy`.
+   */
+  linkParentFiles?: boolean;
 }
 
 export interface PreparedSnapshot {
@@ -76,7 +82,9 @@ export class SnapshotService {
 
   /** An active snapshot (optionally on a committed parent), and the directory to write its files into. */
   async prepare(namespace: string, key: string, opts: SnapshotCreateOptions = {}): Promise<PreparedSnapshot> {
-    const reply = await this.command<Mount[]>("prepare", namespace, { key, parent: opts.parent ?? "", labels: opts.labels ?? {} }, opts);
+    const payload: Payload = { key, parent: opts.parent ?? "", labels: opts.labels ?? {} };
+    if (opts.linkParentFiles) (payload as Record<symbol, unknown>)[linkParentFiles] = true;
+    const reply = await this.command<Mount[]>("prepare", namespace, payload, opts);
     return { rv: reply.rv, mounts: reply.result, dir: reply.result[0]!.source };
   }
 

@@ -295,7 +295,8 @@ class UnpackRun {
     for (let attempt = 0; ; attempt++) {
       key = `extract-${uniquePart()} ${chain}`;
       try {
-        const prepared = await this.d.snapshots.prepare(this.ns, key, { ...this.snapshotCall(), parent });
+        // The parent's files are hard-linked, not copied: the applier never writes into an existing file (docs/unpack.md).
+        const prepared = await this.d.snapshots.prepare(this.ns, key, { ...this.snapshotCall(), parent, linkParentFiles: true });
         this.saw(prepared.rv);
         dir = prepared.dir;
         break;
