@@ -170,7 +170,8 @@ export class GarbageCollector {
         await lock.release();
       }
     }
-    const host = await this.cleanHost(runId, expiredIngests);
+    // After a sweep the views have caught up already (and applied its deletions).
+    const host = await this.cleanHost(runId, expiredIngests, lock !== undefined);
     if (removed.length > 0 || host.blobs.length > 0 || host.directories.length > 0) {
       this.log.info("gc collected", { runId, removed: removed.length, blobs: host.blobs.length, directories: host.directories.length, attempts, pauseMs });
     }
@@ -272,10 +273,13 @@ export class GarbageCollector {
    * snapshot directories no snapshot record names, bytes of ingests that are
    * gone. One cleanup at a time; a request during one runs another after it.
    */
-  cleanHost(runId = "host-cleanup", expiredIngests: readonly string[] = []): Promise<Pick<CollectResult, "blobs" | "directories">> {
-    if (this.cleaning) return this.cleaning.catch(() => {}).then(() => this.cleanHost(runId, expiredIngests));
+  cleanHost(runId = "host-cleanup", expiredIngests: readonly string[] = [], caughtUp = false): Promise<Pick<CollectResult, "blobs" | "directories">> {
+    if (this.cleaning) return this.cleaning.catch(() => {}).then(() => this.cleanHost(runId, expiredIngests, caughtUp));
     const run = (async () => {
       try {
+        // Every event in the log before this process made anything on disk is
+        // applied (what it made since is pinned or awaiting its event).
+        if (!caughtUp) await this.runtime.catchUp();
         await this.removeIngestBytes(expiredIngests);
         const blobs = await this.cleanBlobs(runId);
         const directories = await this.cleanDirectories();
@@ -312,7 +316,6 @@ export class GarbageCollector {
     const onDisk: string[] = [];
     for await (const d of this.blobs.digests()) onDisk.push(d);
     if (onDisk.length === 0) return [];
-    await this.runtime.catchUp();
     const unheld = (d: string, held: Set<string>) => !this.blobs.isPinned(d) && !held.has(d);
     let held = this.heldDigests();
     const candidates = onDisk.filter((d) => unheld(d, held));
@@ -415,7 +418,6 @@ export class GarbageCollector {
     const listed: Array<{ sn: NativeSnapshotter; dirs: string[] }> = [];
     for (const sn of this.snapshotters()) listed.push({ sn, dirs: await sn.listDirs() });
     if (listed.every((l) => l.dirs.length === 0)) return [];
-    await this.runtime.catchUp();
     const live = new Set<string>();
     for (const { value } of this.runtime.views.db<SnapshotRecord>(snapshotsDb).getRange()) live.add(`${value.snapshotter}\u0000${value.dir}`);
     const now = Date.now();

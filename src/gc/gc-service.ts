@@ -141,7 +141,7 @@ export class GcService {
   async collect(p: Payload): Promise<{ rv: number; result: CollectResult }> {
     const dryRun = optionalBoolean(p, "dryRun") ?? false;
     if (dryRun) return { rv: 0, result: await this.collector.collect({ dryRun: true }) };
-    await this.runtime.catchUp();
+    // The sweep starts by catching the views up with every stream's last sequence.
     this.explicitWaiters++;
     try {
       const stats = (await this.scheduler.scheduleAndWait()) as Stats;
