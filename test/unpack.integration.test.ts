@@ -19,7 +19,9 @@ import { containerdPayload } from "../src/events/containerd-payload.js";
 import type { StoredEvent } from "../src/events/envelope.js";
 import type { SnapshotRecord } from "../src/events/snapshot-events.js";
 import type { UnpackResult } from "../src/unpack/unpacker.js";
-import { anchor, fixturePath } from "./support/image-archives.js";
+import { anchor, dockerSaveOfFixture, fixturePath } from "./support/image-archives.js";
+import { runCli } from "./support/cli.js";
+import { tempDir } from "./support/nats.js";
 import { buildLayer, hasZstd, listLayers, listTree, putImage, type LayerEntry } from "./support/layers.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 
@@ -138,6 +140,41 @@ describe("images unpack", () => {
     assert.deepEqual(await snapshotsOf("fx2"), await snapshotsOf("fx1"));
     assert.notEqual(await treeOf("fx2", topChain), await treeOf("fx1", topChain));
     assert.deepEqual(listTree(await treeOf("fx2", topChain)), listTree(await treeOf("fx1", topChain)));
+  });
+
+  test("a docker save archive (docker media types, one plain tar layer) unpacks to the same chain", async () => {
+    const work = tempDir("purser-docker-");
+    try {
+      const archive = join(work.path, "docker.tar");
+      await dockerSaveOfFixture(archive, ["anchor:1.0"]);
+      const { images } = await importImageArchive(p.client, "dock", archive);
+      const { result } = await p.client.images.unpack("dock", images[0]!.name);
+      assert.equal(result.chainId, topChain);
+      assert.deepEqual(
+        result.layers.map((l) => l.mediaType),
+        ["application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.docker.image.rootfs.diff.tar"],
+      );
+      assert.deepEqual(listTree(await treeOf("dock", topChain)), listTree(await treeOf("fx1", topChain)));
+    } finally {
+      work.remove();
+    }
+  });
+
+  test("purser images unpack (CLI)", async () => {
+    const state = tempDir("purser-cli-state-");
+    try {
+      await importImageArchive(p.client, "cli", fixturePath);
+      const r = await runCli(p.nats.url, ["-n", "cli", "images", "unpack", anchor.name], { PURSER_STATE_DIR: state.path });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^unpacking ${anchor.name}\\.\\.\\.done: \\d+\\.\\d\\ds, 2 of 2 layers applied, top ${topChain}\n$`));
+      const again = await runCli(p.nats.url, ["-n", "cli", "--json", "images", "unpack", anchor.name], { PURSER_STATE_DIR: state.path });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal((JSON.parse(again.stdout) as UnpackResult).changed, false);
+      const bad = await runCli(p.nats.url, ["-n", "cli", "images", "unpack", "nope:1"], { PURSER_STATE_DIR: state.path });
+      assert.deepEqual([bad.code, bad.stderr], [1, 'purser: image "nope:1": not found\n']);
+    } finally {
+      state.remove();
+    }
   });
 
   test("a missing image, an unknown snapshotter, a diff id that lies", async () => {
