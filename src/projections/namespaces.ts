@@ -62,8 +62,13 @@ export function getNamespace(views: ViewStore, name: string): NamespaceRow | und
 
 /** Namespace rows in name order, after `after` when given (lazily: a page stops reading early). */
 export function* listNamespaceRows(views: ViewStore, after?: string): Generator<NamespaceRow> {
-  const range = after === undefined ? {} : { start: after + "\u0000" };
-  for (const { value } of views.db<NamespaceRow, string>(namespacesDb).getRange(range)) yield value;
+  // Start at `after` itself and skip it: a NUL-suffixed start is not reliable
+  // for long keys in ordered-binary (see key-range.ts).
+  const range = after === undefined ? {} : { start: after };
+  for (const { key, value } of views.db<NamespaceRow, string>(namespacesDb).getRange(range)) {
+    if (after !== undefined && key <= after) continue;
+    yield value;
+  }
 }
 
 /**
