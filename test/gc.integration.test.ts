@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { importImageArchive } from "../src/client/image-import.js";
 import { readEvents } from "../src/client/event-log.js";
 import { readHostEvents } from "../src/client/host-events.js";
 import { PurserError } from "../src/errors/errdefs.js";
@@ -40,23 +39,17 @@ async function eventsOf(p: TestPurser, namespace: string): Promise<StoredEvent[]
 }
 
 /**
- * The fixture into a namespace as `ctr images import` leaves it: the blobs
- * with containerd's gc labels, the image, and the layers unpacked into the
- * chain of committed snapshots (made here with the snapshot commands, under
- * the import's lease), the config labelled with the top of the chain.
+ * The fixture into a namespace as `ctr images import` leaves it, the way a
+ * user does it: `purser -n NS images import FILE` (blobs with containerd's gc
+ * labels, the image, the layers unpacked into the chain of committed
+ * snapshots, the config labelled with the top of the chain).
  */
 async function importFixture(p: TestPurser, ns: string): Promise<void> {
-  const { result: lease } = await p.client.leases.create(ns, { expiresInMs: 24 * 3600_000 });
-  await importImageArchive(p.client, ns, fixturePath, { lease: lease.id });
-  let parent = "";
-  for (const [i, name] of chain.entries()) {
-    const key = `extract-${i} ${name}`;
-    await p.client.snapshots.prepare(ns, key, parent, { lease: lease.id });
-    await p.client.snapshots.commit(ns, name, key, { lease: lease.id });
-    parent = name;
-  }
-  await p.client.content.update(ns, anchor.config, { "containerd.io/gc.ref.snapshot.native": chain[1]! }, ["labels.containerd.io/gc.ref.snapshot.native"]);
-  await p.client.leases.delete(ns, lease.id);
+  const r = await runCli(p.nats.url, ["-n", ns, "images", "import", fixturePath]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /unpacking docker\.io\/library\/anchor:1\.0 \(sha256:f2da[0-9a-f]+\)\.\.\.done/);
+  const { result: snapshots } = await p.client.snapshots.list(ns);
+  assert.deepEqual(snapshots.map((s) => s.key).sort(), [...chain].sort());
 }
 
 function blobFiles(p: TestPurser): string[] {
