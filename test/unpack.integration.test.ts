@@ -192,6 +192,10 @@ describe("images unpack", () => {
     // The extraction snapshot was removed and the lease deleted: nothing is left to keep.
     assert.deepEqual(await snapshotsOf("lies"), []);
     assert.deepEqual((await p.client.leases.list("lies")).result, []);
+
+    await putImage(p.client, "lies", "junk:1", [layer], ["../../etc"]);
+    await rejects(p.client.images.unpack("lies", "junk:1"), "InvalidArgument", /diff id "\.\.\/\.\.\/etc": .*: invalid argument$/);
+    assert.deepEqual(await snapshotsOf("lies"), []);
   });
 
   test("whiteouts, an opaque directory, links, modes, owners; zstd and plain layers", async () => {

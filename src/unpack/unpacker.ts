@@ -26,6 +26,7 @@ import { checkNamespaceToken, requireNamespace, type CommandService } from "../s
 import { RequestHeader } from "../server/request-headers.js";
 import type { SnapshotCallOptions, SnapshotService } from "../snapshots/snapshot-service.js";
 import { defaultSnapshotter } from "../snapshots/snapshotters.js";
+import { digestError } from "../validation/digest.js";
 import { quote } from "../validation/identifiers.js";
 import { DiffIdMismatchError, type LayerResult } from "./apply-layer.js";
 import type { EntryNote } from "./apply-tar.js";
@@ -213,6 +214,11 @@ class UnpackRun {
     const diffIds = config.rootfs?.diff_ids ?? [];
     // containerd `image.getLayers`.
     if (diffIds.length !== manifest.layers.length) throw invalidArgument("mismatched image rootfs and manifest layers");
+    // Diff ids name snapshots (chain ids): a config must not smuggle anything else in.
+    for (const d of diffIds) {
+      const bad = digestError(d);
+      if (bad) throw invalidArgument(`config ${configDesc.digest}: diff id ${JSON.stringify(d)}: ${bad}`);
+    }
     const chains = diffIds.map((_, i) => chainId(diffIds.slice(0, i + 1)));
     const top = chains[chains.length - 1] ?? "";
     const label = snapshotGcLabel(this.sn);
