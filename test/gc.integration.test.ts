@@ -218,6 +218,29 @@ describe("gc: expiry, flat leases, dry runs, why, crashes, replay", () => {
     assert.deepEqual(await digestsOf("flat"), [parentBlob]);
   });
 
+  test("leases rm --sync returns after what only the lease held is gone from the disk", async () => {
+    const { result: lease } = await p.client.leases.create("lsync", { id: "build" });
+    const d = await put("lsync", "built under a lease", {}, lease.id);
+    assert.ok(blobFiles(p).includes(hex(d)));
+    const r = await runCli(p.nats.url, ["-n", "lsync", "leases", "rm", "--sync", "build"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "build\n");
+    assert.ok(!blobFiles(p).includes(hex(d)));
+    assert.deepEqual(await digestsOf("lsync"), []);
+  });
+
+  test("a collection removing more than a reply can list: the first 1000 and the totals", async () => {
+    const { runConcurrent } = await import("../bench/measure.js");
+    await runConcurrent(1200, 16, (i) => put("many", `many ${i}`));
+    const dry = (await p.client.gc.collect({ dryRun: true })).result;
+    assert.equal(dry.removed.length, 1000);
+    assert.deepEqual(dry.totals, { removed: 1200, blobs: 0, directories: 0 });
+    const { result } = await p.client.gc.collect();
+    assert.equal(result.removed.length, 1000);
+    assert.deepEqual(result.totals, { removed: 1200, blobs: 1200, directories: 0 });
+    assert.deepEqual(await digestsOf("many"), []);
+  });
+
   test("a dry run lists what would go and appends nothing", async () => {
     const loose = await put("dry", "nobody holds this");
     const before = await p.server.store.lastSequences();

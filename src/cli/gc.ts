@@ -54,13 +54,17 @@ export function collectText(r: CollectResult): string {
       r.removed.map((x) => [x.namespace, x.type, x.snapshotter ? `${x.snapshotter}/${x.key}` : x.key]),
     );
   }
-  if (r.dryRun) return out + `would remove ${r.removed.length} object${r.removed.length === 1 ? "" : "s"}\n`;
+  const removed = r.totals?.removed ?? r.removed.length;
+  const blobs = r.totals?.blobs ?? r.blobs.length;
+  const directories = r.totals?.directories ?? r.directories.length;
+  if (removed > r.removed.length) out += `… and ${removed - r.removed.length} more\n`;
+  if (r.dryRun) return out + `would remove ${removed} object${removed === 1 ? "" : "s"}\n`;
   const bytes = r.blobs.reduce((n, b) => n + b.size, 0);
   return (
     out +
-    `removed ${r.removed.length} object${r.removed.length === 1 ? "" : "s"}, ` +
-    `${r.blobs.length} blob file${r.blobs.length === 1 ? "" : "s"} (${bytes} bytes), ` +
-    `${r.directories.length} snapshot director${r.directories.length === 1 ? "y" : "ies"}\n`
+    `removed ${removed} object${removed === 1 ? "" : "s"}, ` +
+    `${blobs} blob file${blobs === 1 ? "" : "s"} (${bytes} bytes${blobs > r.blobs.length ? " in the first " + r.blobs.length : ""}), ` +
+    `${directories} snapshot director${directories === 1 ? "y" : "ies"}\n`
   );
 }
 

@@ -54,6 +54,26 @@ export interface CollectResult {
   elapsedMs: number;
   /** False when another process held the sweep lock (only this host's disk was cleaned). */
   swept: boolean;
+  /**
+   * Present when a reply had to cut the lists to fit a NATS message: the
+   * full counts (the lists then hold the first {@link replyListLimit}).
+   */
+  totals?: { removed: number; blobs: number; directories: number };
+}
+
+/** Items per list in a `gc.collect` reply (a sweep may remove far more than a message holds). */
+export const replyListLimit = 1000;
+
+/** The result as a reply carries it: lists cut to {@link replyListLimit}, with the totals. */
+export function replyOf(r: CollectResult): CollectResult {
+  if (r.removed.length <= replyListLimit && r.blobs.length <= replyListLimit && r.directories.length <= replyListLimit) return r;
+  return {
+    ...r,
+    removed: r.removed.slice(0, replyListLimit),
+    blobs: r.blobs.slice(0, replyListLimit),
+    directories: r.directories.slice(0, replyListLimit),
+    totals: { removed: r.removed.length, blobs: r.blobs.length, directories: r.directories.length },
+  };
 }
 
 export interface CollectorOptions {

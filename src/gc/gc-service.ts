@@ -11,7 +11,7 @@ import type { ProjectionRuntime } from "../projections/runtime.js";
 import { requireNamespace, type CommandService } from "../server/command-service.js";
 import type { NativeSnapshotter } from "../snapshots/native.js";
 import { digestError } from "../validation/digest.js";
-import { GarbageCollector, gcActor, type CollectResult, type Why } from "./collector.js";
+import { GarbageCollector, gcActor, replyOf, type CollectResult, type Why } from "./collector.js";
 import { GcLock } from "./gc-lock.js";
 import { ResourceType } from "./model.js";
 import { defaultSchedulerConfig, GcScheduler, type CollectionStats, type SchedulerConfig } from "./scheduler.js";
@@ -140,12 +140,12 @@ export class GcService {
    */
   async collect(p: Payload): Promise<{ rv: number; result: CollectResult }> {
     const dryRun = optionalBoolean(p, "dryRun") ?? false;
-    if (dryRun) return { rv: 0, result: await this.collector.collect({ dryRun: true }) };
+    if (dryRun) return { rv: 0, result: replyOf(await this.collector.collect({ dryRun: true })) };
     // The sweep starts by catching the views up with every stream's last sequence.
     this.explicitWaiters++;
     try {
       const stats = (await this.scheduler.scheduleAndWait()) as Stats;
-      return { rv: 0, result: stats.result };
+      return { rv: 0, result: replyOf(stats.result) };
     } catch (err) {
       const cause = (err as Error).cause;
       if (isPurserError(cause)) throw cause;

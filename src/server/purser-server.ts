@@ -150,6 +150,9 @@ export class PurserServer {
       });
       return { rv: 0, result };
     });
+    // Every endpoint's subscription is on the server before start() returns:
+    // a client connected elsewhere may send at once (tests restart and ask).
+    await nc.flush();
     return server;
   }
 
