@@ -199,4 +199,21 @@ describe("gc with two processes on one NATS", () => {
     for (let n = 0; n < 4; n++) deletes += (await eventsOf(client, `two-${n}`)).filter((e) => e.event.type === "ContentDeleted").length;
     assert.equal(deletes, 20);
   });
+
+  test("the process that did not sweep cleans its own disk when it applies the sweeper's events", async () => {
+    const garbage: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const data = Buffer.from(`spread ${i}`);
+      await client.content.writeBlob("spread", `r${i}`, data);
+      garbage.push(sha256(data));
+    }
+    const file = (dir: string, d: string) => join(dir, "blobs", "sha256", d.slice(7));
+    const onDisk = () => garbage.filter((d) => dirs.some((dir) => existsSync(file(dir.path, d))));
+    // The puts went to either process (one queue group): both disks hold some.
+    assert.equal(onDisk().length, 12);
+    const r = await a.gc.collector.collect({ waitForLock: true });
+    assert.equal(r.removed.length, 12);
+    for (let i = 0; i < 100 && onDisk().length > 0; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.deepEqual(onDisk(), []);
+  });
 });

@@ -184,27 +184,28 @@ export class GcService {
    * this host's disk may hold what it freed.
    */
   private onApplied(events: readonly StoredEvent[]): void {
-    let othersCollected = false;
+    let othersCollected: string | undefined;
     for (const stored of events) {
       const e = stored.event;
       if (e.type === "SnapshotPrepared" || e.type === "SnapshotViewCreated" || e.type === "SnapshotCommitted") {
         for (const sn of this.snapshotters()) if (sn.name === e.data.snapshot.snapshotter) sn.confirm(e.data.snapshot.dir);
       }
       if (stored.context.actor === gcActor) {
-        if (!this.collector.ownRuns.has(stored.context.causationId)) othersCollected = true;
+        if (!this.collector.ownRuns.has(stored.context.causationId)) othersCollected = stored.context.causationId;
         continue;
       }
       if (this.options.automatic) this.scheduler.mutation(deletions.has(e.type));
     }
-    if (othersCollected) this.scheduleHostCleanup();
+    if (othersCollected) this.scheduleHostCleanup(othersCollected);
   }
 
-  private scheduleHostCleanup(): void {
+  /** This host's disk after another process's collection (its run id becomes the causation of the BlobRemoved facts). */
+  private scheduleHostCleanup(runId: string): void {
     if (this.cleanupTimer || this.stopped) return;
     this.cleanupTimer = setTimeout(() => {
       this.cleanupTimer = undefined;
       if (this.stopped) return;
-      this.collector.cleanHost().catch((err) => this.log.warn("host cleanup failed", { err }));
+      this.collector.cleanHost(runId).catch((err) => this.log.warn("host cleanup failed", { err }));
     }, 50);
     this.cleanupTimer.unref();
   }
