@@ -11,8 +11,14 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 
 # npm ci when node_modules is missing or older than the lock file.
+# Some registries (mirrors) carry only the platform packages they serve, and
+# npm ci then refuses a lock file whose optional darwin/win32 builds it cannot
+# resolve (msgpackr-extract's); npm install installs the same locked versions.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  if ! npm ci --no-audit --no-fund; then
+    echo "npm ci failed; installing the locked versions with npm install instead" >&2
+    npm install --no-audit --no-fund
+  fi
 fi
 
 if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
