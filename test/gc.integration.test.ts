@@ -306,6 +306,31 @@ describe("gc: expiry, flat leases, dry runs, why, crashes, replay", () => {
     assert.deepEqual(snapshotDirs(p), []);
   });
 
+  test("a writer that let go of a blob after the views caught up keeps it: the file goes back", async () => {
+    const d = await put("epoch", "a racing writer's blob");
+    await p.client.content.delete("epoch", d);
+    // A commit of the same bytes finishing right after the catch-up: pinned, appended, let go —
+    // its event may not be in the views when the cleanup looks again.
+    const runtime = p.server.runtime;
+    const real = runtime.catchUp.bind(runtime);
+    runtime.catchUp = async (...args: Parameters<typeof real>) => {
+      await real(...args);
+      p.server.content.blobs.pin(d);
+      p.server.content.blobs.unpin(d);
+    };
+    try {
+      const r = await p.server.gc.collector.cleanHost();
+      assert.ok(!r.blobs.some((b) => b.digest === d));
+    } finally {
+      runtime.catchUp = real;
+    }
+    assert.ok(blobFiles(p).includes(hex(d)), "the file went back");
+    // Nothing holds it: the next collection removes it.
+    const { result } = await p.client.gc.collect();
+    assert.ok(result.blobs.some((b) => b.digest === d));
+    assert.ok(!blobFiles(p).includes(hex(d)));
+  });
+
   test("a blob moved aside when the process died goes back at the next start", async () => {
     const kept = await put("crash", "still referenced", { "containerd.io/gc.root": "yes" });
     // As if a cleanup had moved it aside and died before checking again.

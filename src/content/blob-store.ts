@@ -24,6 +24,14 @@ export class BlobStore {
   /** Digests committed but not yet recorded in the log: the GC must not remove them. */
   private readonly pins = new Map<string, number>();
   /**
+   * Counts unpins; `lastUnpin` says when each digest was last let go. The
+   * collector notes the count before it catches its views up: a digest let
+   * go since then may have its event in the log but not yet in the views
+   * (docs/gc.md "The disk").
+   */
+  private unpins = 0;
+  private readonly lastUnpin = new Map<string, number>();
+  /**
    * Empty files created (and opened) ahead of time. Creating a file — its
    * inode — is the slowest step of storing a small blob on this kind of disk
    * (~0.5 ms, measured); a put takes a spare and the pool refills in the
@@ -230,6 +238,22 @@ export class BlobStore {
     const n = (this.pins.get(digest) ?? 0) - 1;
     if (n > 0) this.pins.set(digest, n);
     else this.pins.delete(digest);
+    this.lastUnpin.set(digest, ++this.unpins);
+  }
+
+  /** The unpin count now (see {@link unpinnedSince}). */
+  unpinEpoch(): number {
+    return this.unpins;
+  }
+
+  /** Whether the digest was let go after `epoch` (a reading of {@link unpinEpoch}). */
+  unpinnedSince(digest: string, epoch: number): boolean {
+    return (this.lastUnpin.get(digest) ?? 0) > epoch;
+  }
+
+  /** Forgets unpins at or before `epoch` (no later question goes back that far). */
+  forgetUnpins(epoch: number): void {
+    for (const [digest, at] of this.lastUnpin) if (at <= epoch) this.lastUnpin.delete(digest);
   }
 
   /** Whether a commit of this digest is in flight in this process. */

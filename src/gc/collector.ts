@@ -109,6 +109,8 @@ export class GarbageCollector {
   readonly ownRuns = new Set<string>();
   private readonly trashDir: string;
   private hostStreamReady = false;
+  /** The blob store's unpin count just before the views last caught up with the log. */
+  private caughtUpAtEpoch = 0;
   private cleaning: Promise<Pick<CollectResult, "blobs" | "directories">> | undefined;
 
   constructor(
@@ -209,7 +211,7 @@ export class GarbageCollector {
     const appliedTo = new Map<string, number>();
     let pauseMs = 0;
     for (let attempt = 1; ; attempt++) {
-      await this.runtime.catchUp();
+      await this.catchUp();
       const t0 = performance.now();
       const { graph, removals } = this.plan();
       const byNs = new Map<string, Removal[]>();
@@ -299,7 +301,7 @@ export class GarbageCollector {
       try {
         // Every event in the log before this process made anything on disk is
         // applied (what it made since is pinned or awaiting its event).
-        if (!caughtUp) await this.runtime.catchUp();
+        if (!caughtUp) await this.catchUp();
         await this.removeIngestBytes(expiredIngests);
         const blobs = await this.cleanBlobs(runId);
         const directories = await this.cleanDirectories();
@@ -310,6 +312,13 @@ export class GarbageCollector {
     })();
     this.cleaning = run;
     return run;
+  }
+
+  /** The views catch up with every stream; the unpin count noted first (see cleanBlobs). */
+  private async catchUp(): Promise<void> {
+    const epoch = this.blobs.unpinEpoch();
+    await this.runtime.catchUp();
+    this.caughtUpAtEpoch = epoch;
   }
 
   /**
@@ -325,10 +334,14 @@ export class GarbageCollector {
   }
 
   /**
-   * Blob files are moved aside first and only then checked again, so a
-   * writer that saw the blob on the host a moment earlier (a shared open, a
-   * put of bytes the host has) either still pins it, or has its event in the
-   * log — which the views then show after catching up. Either way the file
+   * Blob files are moved aside first and only then checked again. A writer
+   * that relies on a blob being on the host (a shared open, a put of bytes
+   * the host has, a commit linking into place) pins the digest from before it
+   * looks until its event is appended. So a writer that saw the file before
+   * it was moved either still pins it, or let go of it after the views last
+   * caught up (its event may not be in them yet: `unpinnedSince`), or let go
+   * before — and then its event was in the log when the views caught up, and
+   * the digest was held at the first check. In the first two cases the file
    * goes back. Files still aside after a crash go back at the next start.
    */
   private async cleanBlobs(runId: string): Promise<Array<{ digest: string; size: number }>> {
@@ -352,30 +365,20 @@ export class GarbageCollector {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       }
     }
-    // Pins first, then the log: a writer unpins only after its event is appended.
-    const pinned = aside.filter((a) => this.blobs.isPinned(a.digest));
-    await this.catchUpOrRestore(aside);
+    const epoch = this.caughtUpAtEpoch;
     held = this.heldDigests();
     const removed: Array<{ digest: string; size: number }> = [];
     for (const a of aside) {
-      if (pinned.includes(a) || !unheld(a.digest, held)) {
+      if (this.blobs.isPinned(a.digest) || this.blobs.unpinnedSince(a.digest, epoch) || held.has(a.digest)) {
         await this.putBack(a.trash, a.digest);
         continue;
       }
       await fs.rm(a.trash, { force: true });
       removed.push({ digest: a.digest, size: a.size });
     }
+    this.blobs.forgetUnpins(epoch);
     for (const b of removed) await this.recordBlobRemoved(b.digest, b.size, runId);
     return removed;
-  }
-
-  private async catchUpOrRestore(aside: ReadonlyArray<{ digest: string; trash: string }>): Promise<void> {
-    try {
-      await this.runtime.catchUp();
-    } catch (err) {
-      for (const a of aside) await this.putBack(a.trash, a.digest);
-      throw err;
-    }
   }
 
   /** Every digest some namespace holds or some ingest expects (shared or not): their blob files stay. */
