@@ -10,6 +10,7 @@ import { imagesDb } from "../projections/images.js";
 import { leaseResourcesDb, leasesDb } from "../projections/leases.js";
 import { snapshotsDb } from "../projections/snapshots.js";
 import type { ViewStore } from "../projections/view-store.js";
+import type { Database } from "lmdb";
 import type { GcContainer, GcContent, GcImage, GcIngest, GcLease, GcSnapshot, HostObjects, NamespaceObjects } from "./model.js";
 
 /**
@@ -115,12 +116,18 @@ export function readGraph(views: ViewStore, applied: (namespace: string) => numb
   return { objects: byNs as unknown as Map<string, NamespaceObjects>, rvs, ingestIds, expectedDigests, liveDirs, snapshotDirs };
 }
 
+/** Binary handles of the record views, per view generation (opened once). */
+const binaryHandles = new WeakMap<ViewStore, Map<string, Database<Uint8Array, [string, string]>>>();
+
 /**
  * Every row of a record view (record-view.ts): each value is a msgpack bin
  * holding the record's msgpack, so it decodes twice.
  */
 function* records<R>(views: ViewStore, name: string): Generator<{ key: [string, string]; value: R }> {
-  const db = views.root.openDB<Uint8Array, [string, string]>({ name, encoding: "binary" });
+  let byName = binaryHandles.get(views);
+  if (!byName) binaryHandles.set(views, (byName = new Map()));
+  let db = byName.get(name);
+  if (!db) byName.set(name, (db = views.root.openDB<Uint8Array, [string, string]>({ name, encoding: "binary" })));
   for (const { key, value } of db.getRange()) {
     yield { key: key as [string, string], value: decode(decode(value) as Uint8Array) as R };
   }
