@@ -1,4 +1,6 @@
-import "reflect-metadata";
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
 import { encode } from "@msgpack/msgpack";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
@@ -8,11 +10,10 @@ import { ContentService, defaultContentOptions, type ContentOptions } from "../c
 import { parseSharingPolicy } from "../content/sharing-policy.js";
 import { EventStore, defaultEventStoreOptions, type EventStoreOptions } from "../events/event-store.js";
 import { globalSubject } from "../events/subjects.js";
-import { SnapshotService } from "../snapshots/snapshot-service.js";
 import { defaultGcOptions, GcService, type GcOptions } from "../gc/gc-service.js";
-import { hostname } from "node:os";
-import { ImageUnpacker } from "../unpack/unpacker.js";
 import type { Logger } from "../observability/logger.js";
+import { SnapshotService } from "../snapshots/snapshot-service.js";
+import { ImageUnpacker } from "../unpack/unpacker.js";
 import type { Projection } from "../projections/projection.js";
 import { replayIntoFreshViews, type RebuildProgress } from "../projections/rebuild.js";
 import { defaultRuntimeOptions, ProjectionRuntime, type RuntimeOptions } from "../projections/runtime.js";
@@ -26,8 +27,6 @@ import {
 import { AsOfViews } from "../projections/time-travel.js";
 import { ViewStore, ViewStoreHolder } from "../projections/view-store.js";
 import { closeGenerationSafely, openGenerationSafely, removeMarker } from "../projections/view-durability.js";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { Tokens } from "../tokens.js";
 import { CommandService, type ServiceOptions } from "./command-service.js";
 import { RequestHeader } from "./request-headers.js";
@@ -35,7 +34,7 @@ import { commands, projections, queries } from "./resources.js";
 
 export interface PurserConfig {
   natsUrl: string;
-  /** Holds the LMDB views (and, later, blobs and snapshots). */
+  /** Holds the LMDB view generations, blobs, ingests, snapshot directories and scratch views. */
   dataDir: string;
   log: Logger;
   clock?: Clock;
