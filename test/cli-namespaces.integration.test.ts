@@ -30,6 +30,19 @@ describe("purser CLI: namespaces and events, as ctr prints them", () => {
     assert.equal((await cli("ns", "ls", "-q")).stdout, "");
   });
 
+  test("a remembered rv of a log that was since wiped does not make queries wait", async () => {
+    await cli("ns", "create", "wiped");
+    // What a CLI remembers from a server that had a longer log before it was reset.
+    const { writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    writeFileSync(join(state.path, "last-rv.json"), JSON.stringify({ [`${p.nats.url}|wiped`]: { rv: 999, at: Date.now() } }));
+    const started = Date.now();
+    const r = await cli("ns", "ls", "-q");
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes("wiped\n"));
+    assert.ok(Date.now() - started < 4000, "answered without waiting for the min-rv timeout");
+  });
+
   test("errors: containerd's text on stderr, exit status 1", async () => {
     assert.deepEqual(await cli("ns", "create", "bad name"), {
       code: 1,

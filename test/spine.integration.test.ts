@@ -112,13 +112,15 @@ describe("the spine against a real nats-server and LMDB", () => {
     }
   });
 
-  test("a min rv the views never reach answers Unavailable", async () => {
-    await assert.rejects(p.client.query("ryw", "namespaces", "get", {}, { minRv: 1_000_000 }), (err: unknown) => {
-      assert.ok(err instanceof PurserError);
-      assert.equal(err.kind, "Unavailable");
-      assert.match(err.message, /have not reached rv 1000000/);
-      return true;
+  test("a min rv beyond the log is refused at once, not after the timeout", async () => {
+    const last = await p.server.store.lastSequence("ryw");
+    const started = Date.now();
+    await assert.rejects(p.client.query("ryw", "namespaces", "get", {}, { minRv: 1_000_000 }), {
+      kind: "FailedPrecondition",
+      message: `rv 1000000 is beyond the log of namespace "ryw" (its last rv is ${last}): failed precondition`,
     });
+    await assert.rejects(p.client.namespaces.list({ ryw: 1_000_000 }), { kind: "FailedPrecondition" });
+    assert.ok(Date.now() - started < 4000);
   });
 
   test("garbage payloads of any shape get InvalidArgument and append nothing", async () => {

@@ -31,6 +31,7 @@ export class CliSession {
     const options = globals(cmd);
     const client = await PurserClient.connect(options.server);
     client.asOf = options.asOf;
+    client.minRvIsHint = true;
     return new CliSession(client, options);
   }
 

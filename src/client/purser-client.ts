@@ -85,11 +85,28 @@ export class PurserClient {
     return this.request<R>(commandSubject(namespace, resource, verb), payload, h, opts.timeoutMs);
   }
 
+  /**
+   * When true, a minimum rv is a hint (the CLI's remembered rv of its last
+   * write): if the server says the log never reached it — the server's data
+   * was wiped since — the query is asked again without it.
+   */
+  minRvIsHint = false;
+
   async query<R>(namespace: string, resource: string, verb: string, payload: object = {}, opts: QueryOptions = {}): Promise<Reply<R>> {
     const h = natsHeaders();
     if (opts.minRv) h.set(RequestHeader.MinRv, String(opts.minRv));
     if (this.asOf) h.set(RequestHeader.AsOf, this.asOf);
-    return this.request<R>(commandSubject(namespace, resource, verb), payload, h, opts.timeoutMs);
+    return this.withRvHint(h, () => this.request<R>(commandSubject(namespace, resource, verb), payload, h, opts.timeoutMs));
+  }
+
+  private async withRvHint<T>(h: MsgHdrs, ask: () => Promise<T>): Promise<T> {
+    try {
+      return await ask();
+    } catch (err) {
+      if (!this.minRvIsHint || !h.has(RequestHeader.MinRv) || !isBeyondTheLog(err)) throw err;
+      h.delete(RequestHeader.MinRv);
+      return ask();
+    }
   }
 
   async globalQuery<R>(
@@ -102,7 +119,7 @@ export class PurserClient {
     const pairs = Object.entries(opts.minRvs ?? {}).filter(([, rv]) => rv > 0);
     if (pairs.length > 0) h.set(RequestHeader.MinRv, pairs.map(([ns, rv]) => `${ns}=${rv}`).join(","));
     if (this.asOf && !h.has(RequestHeader.AsOf)) h.set(RequestHeader.AsOf, this.asOf);
-    return this.request<R>(globalSubject(resource, verb), payload, h, opts.timeoutMs);
+    return this.withRvHint(h, () => this.request<R>(globalSubject(resource, verb), payload, h, opts.timeoutMs));
   }
 
   /** Sends raw bytes to a subject (tests use it to send malformed payloads). */
@@ -169,6 +186,10 @@ export class NamespacesApi {
       after = page.result.next;
     }
   }
+}
+
+function isBeyondTheLog(err: unknown): boolean {
+  return err instanceof PurserError && err.kind === ErrorKind.FailedPrecondition && / is beyond the log of namespace /.test(err.message);
 }
 
 function defaultActor(): string {

@@ -260,6 +260,11 @@ export class CommandRunner {
     return { sent: Promise.all(acks), first };
   }
 
+  /** The namespace's last rv in the log (0 when it has none). */
+  lastRv(namespace: string): Promise<number> {
+    return this.store.lastSequence(namespace);
+  }
+
   /** Every namespace that has a log (a stream), live or deleted. */
   namespacesWithLog(): Promise<string[]> {
     return this.store.listNamespaces();

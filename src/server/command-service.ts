@@ -133,16 +133,33 @@ export class CommandService {
     });
   }
 
+  /**
+   * Waits until the views have applied `rv`. An rv the log itself has not
+   * reached can never be applied: say so at once rather than after the
+   * timeout (a client remembering an rv of a log that was since wiped).
+   */
+  private async reachMinRv(namespace: string, rv: number): Promise<void> {
+    if (rv <= this.runtime.applied(namespace)) return;
+    const last = await this.runner.lastRv(namespace);
+    if (rv > last) {
+      throw new PurserError(
+        ErrorKind.FailedPrecondition,
+        `rv ${rv} is beyond the log of namespace ${JSON.stringify(namespace)} (its last rv is ${last})`,
+      );
+    }
+    await this.runtime.waitFor(namespace, rv, this.options.minRvTimeoutMs);
+  }
+
   private async runQuery(def: QueryDefinition<unknown, unknown>, namespace: string, payload: Payload, msg: Msg) {
     const minRv = msg.headers?.get(RequestHeader.MinRv) ?? "";
     if (def.global) {
-      for (const [ns, rv] of parseGlobalMinRv(minRv)) await this.runtime.waitFor(ns, rv, this.options.minRvTimeoutMs);
+      for (const [ns, rv] of parseGlobalMinRv(minRv)) await this.reachMinRv(ns, rv);
     } else {
       checkNamespaceToken(msg.subject);
       if (def.resource !== "namespaces") requireNamespace(namespace);
       const rv = minRv === "" ? 0 : Number(minRv);
       if (!Number.isSafeInteger(rv) || rv < 0) throw invalidArgument(`${RequestHeader.MinRv} must be a non-negative integer`);
-      await this.runtime.waitFor(namespace, rv, this.options.minRvTimeoutMs);
+      await this.reachMinRv(namespace, rv);
     }
     const params = def.parse(payload, namespace);
     const asOfHeader = msg.headers?.get(RequestHeader.AsOf) ?? "";

@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -10,11 +12,24 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The CLI's read-your-writes state of this test process: never the user's own
+ * (~/.local/state/purser), and not shared with other test files whose servers
+ * may reuse a port.
+ */
+let stateDir: string | undefined;
+
 /** Runs the built `purser` CLI as a user would, against the given server. */
 export function runCli(server: string, args: readonly string[], env: Record<string, string> = {}, input?: string | Buffer): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliPath, "--server", server, ...args], {
-      env: { ...process.env, NATS_URL: "", PURSER_NAMESPACE: "", ...env },
+      env: {
+        ...process.env,
+        NATS_URL: "",
+        PURSER_NAMESPACE: "",
+        PURSER_STATE_DIR: (stateDir ??= mkdtempSync(join(tmpdir(), "purser-cli-state-"))),
+        ...env,
+      },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
