@@ -106,14 +106,7 @@ export class CommandRunner {
       try {
         decision = def.decide(ctx, params);
       } catch (err) {
-        // A refusal may rest on views that lag the log (the caller's own write a
-        // moment ago, or another client's). Refuse only what the current log
-        // refuses: if the views are behind, catch up and decide again. Accepted
-        // decisions need no such check; their OCC expectation guards them.
-        if (!(err instanceof PurserError) || attempt >= maxAttempts) throw err;
-        const last = await this.store.lastSequence(namespace);
-        if (last <= ctx.appliedRv) throw err;
-        await this.runtime.waitFor(namespace, last);
+        await this.runtime.waitFor(namespace, await this.staleRefusal(namespace, ctx, err, attempt));
         continue;
       }
       if (decision.appends.length === 0) {
@@ -166,11 +159,7 @@ export class CommandRunner {
         try {
           decision = def.decide(ctx, params);
         } catch (err) {
-          // As in decideAndAppend: refuse only what the current log refuses.
-          if (!(err instanceof PurserError) || attempt >= maxAttempts) throw err;
-          const last = await this.store.lastSequence(namespace);
-          if (last <= ctx.appliedRv) throw err;
-          return { catchUpTo: last };
+          return { catchUpTo: await this.staleRefusal(namespace, ctx, err, attempt) };
         }
         if (decision.appends.length === 0) {
           if (decision.error) throw decision.error;
@@ -258,6 +247,20 @@ export class CommandRunner {
     });
     lane.record(entries);
     return { sent: Promise.all(acks), first };
+  }
+
+  /**
+   * A refusal may rest on views that lag the log (the caller's own write a
+   * moment ago, or another client's). Refuse only what the current log
+   * refuses: rethrows the refusal when the views had applied the whole log
+   * when deciding, else answers the rv to catch up to before deciding again.
+   * Accepted decisions need no such check: their OCC expectation guards them.
+   */
+  private async staleRefusal(namespace: string, ctx: CommandContext, err: unknown, attempt: number): Promise<number> {
+    if (!(err instanceof PurserError) || attempt >= maxAttempts) throw err;
+    const last = await this.store.lastSequence(namespace);
+    if (last <= ctx.appliedRv) throw err;
+    return last;
   }
 
   /** The namespace's last rv in the log (0 when it has none). */
