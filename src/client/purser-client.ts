@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname, userInfo } from "node:os";
-import { decode, encode } from "@msgpack/msgpack";
+import { decodeMsgpack as decode, encodeWireMsgpack } from "../events/msgpack.js";
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { ErrorKind, invalidArgument, PurserError, unavailable } from "../errors/errdefs.js";
@@ -150,7 +150,7 @@ export class PurserClient {
   }
 
   private request<R>(subject: string, payload: object, h: MsgHdrs, timeoutMs = 10_000): Promise<Reply<R>> {
-    return this.requestRaw<R>(subject, encode(payload, { ignoreUndefined: true }), h, timeoutMs);
+    return this.requestRaw<R>(subject, encodeWireMsgpack(payload), h, timeoutMs);
   }
 }
 

@@ -1,4 +1,4 @@
-import { decode, encode } from "@msgpack/msgpack";
+import { decodeMsgpack as decode, encodeEventMsgpack as encode } from "./msgpack.js";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
 import { eventCatalog, isEventType, type DomainEvent, type EventType } from "./catalog.js";
 import { upcast, upcasters, type UpcasterTable } from "./upcasters.js";

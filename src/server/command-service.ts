@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { decode, encode } from "@msgpack/msgpack";
+import { decodeMsgpack as decode, encodeWireMsgpack } from "../events/msgpack.js";
 import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/nats-core";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import { inject, injectable } from "../di.js";
@@ -112,7 +112,7 @@ export class CommandService {
       const parsed = parseCommandSubject(msg.subject);
       const reply = await run(payload, parsed?.namespace ?? "");
       if (reply instanceof RawReply) msg.respond(reply.data, reply.headers ? { headers: reply.headers } : undefined);
-      else msg.respond(encode(reply, { ignoreUndefined: true }));
+      else msg.respond(encodeWireMsgpack(reply));
     } catch (e) {
       const error = toPurserError(e);
       if (error.kind === ErrorKind.Unknown) this.log.error("request failed", { subject: msg.subject, err: e });
