@@ -25,7 +25,12 @@ import { connectBench, createScratchStream, fillStream, orderedReplay } from "./
 
 /** The same event store, seen as if only `names` had streams (rebuild of a subset). */
 function onlyNamespaces(store: EventStore, names: readonly string[]): EventStore {
-  return Object.create(store, { listNamespaces: { value: async () => [...names] } }) as EventStore;
+  return Object.create(store, {
+    listNamespaces: { value: async () => [...names] },
+    lastSequences: {
+      value: async () => new Map([...(await store.lastSequences())].filter(([ns]) => names.includes(ns))),
+    },
+  }) as EventStore;
 }
 
 async function rebuildInto(ctx: BenchContext, store: EventStore, dir: string): Promise<number> {
