@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,12 @@ export interface CliResult {
  */
 let stateDir: string | undefined;
 
+function cliStateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "purser-cli-state-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** Runs the built `purser` CLI as a user would, against the given server. */
 export function runCli(server: string, args: readonly string[], env: Record<string, string> = {}, input?: string | Buffer): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -27,7 +33,7 @@ export function runCli(server: string, args: readonly string[], env: Record<stri
         ...process.env,
         NATS_URL: "",
         PURSER_NAMESPACE: "",
-        PURSER_STATE_DIR: (stateDir ??= mkdtempSync(join(tmpdir(), "purser-cli-state-"))),
+        PURSER_STATE_DIR: (stateDir ??= cliStateDir()),
         ...env,
       },
       stdio: ["pipe", "pipe", "pipe"],
