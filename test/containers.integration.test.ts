@@ -8,21 +8,12 @@ import { encode } from "@msgpack/msgpack";
 import { after, before, describe, test } from "node:test";
 import type { ContainerSpec } from "../src/client/containers-api.js";
 import { readEvents } from "../src/client/event-log.js";
-import { PurserError } from "../src/errors/errdefs.js";
 import type { ContainerRecord } from "../src/events/container-events.js";
 import { containerdPayload } from "../src/events/containerd-payload.js";
 import type { StoredEvent } from "../src/events/envelope.js";
 import { commandSubject } from "../src/events/subjects.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
-
-async function rejects(p: Promise<unknown>, kind: string, message: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof PurserError, `expected PurserError, got ${String(err)}`);
-    assert.equal(err.kind, kind);
-    assert.equal(err.message, message);
-    return true;
-  });
-}
+import { rejects } from "./support/assertions.js";
 
 function steppingClock(start = Date.parse("2026-03-01T00:00:00.000Z")) {
   let t = start;

@@ -6,9 +6,6 @@ import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { encode } from "@msgpack/msgpack";
 import { headers as natsHeaders } from "@nats-io/nats-core";
-import { readEvents } from "../src/client/event-log.js";
-import { PurserError } from "../src/errors/errdefs.js";
-import type { StoredEvent } from "../src/events/envelope.js";
 import { commandSubject } from "../src/events/subjects.js";
 import { silentLogger } from "../src/observability/logger.js";
 import { replayIntoFreshViews } from "../src/projections/rebuild.js";
@@ -16,24 +13,9 @@ import { PurserServer } from "../src/server/purser-server.js";
 import { ContentHeader } from "../src/content/protocol.js";
 import { tempDir } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
+import { rejects, eventsOf } from "./support/assertions.js";
 
 const sha256 = (data: Uint8Array) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
-
-async function rejects(p: Promise<unknown>, kind: string, message: string | RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof PurserError, `expected PurserError, got ${String(err)}`);
-    assert.equal(err.kind, kind, err.message);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
-}
-
-async function eventsOf(p: TestPurser, namespace: string): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  await readEvents(p.client.nc, { namespaces: [namespace], follow: false }, (e) => out.push(e));
-  return out;
-}
 
 /** A stream of `total` pseudo-random bytes made on the fly (never held whole), with its digest. */
 function generated(total: number, seed = 1): { stream: () => Readable; digest: string } {
@@ -425,7 +407,7 @@ describe("content store against a real nats-server, LMDB and file system", () =>
     assert.equal(ingestNames().length, 1);
     await w.close();
     const deleted = await p.client.namespaces.delete("dropme");
-    const events = await eventsOf(p, "dropme");
+    const events = await eventsOf(p.client, "dropme");
     assert.deepEqual(events.slice(-2).map((e) => [e.event.type, e.topic]), [
       ["IngestAborted", "/content/ingest/abort"],
       ["NamespaceDeleted", "/namespaces/delete"],
@@ -443,7 +425,7 @@ describe("content store against a real nats-server, LMDB and file system", () =>
     await p.client.content.delete("evts", committed.result.digest);
     const aborted = await p.client.content.openWriter("evts", "ev-2");
     await aborted.abort();
-    const events = await eventsOf(p, "evts");
+    const events = await eventsOf(p.client, "evts");
     assert.deepEqual(
       events.map((e) => [e.event.type, e.topic]),
       [

@@ -12,7 +12,6 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { PurserClient } from "../src/client/purser-client.js";
-import { readEvents } from "../src/client/event-log.js";
 import type { StoredEvent } from "../src/events/envelope.js";
 import { Kvm } from "@nats-io/kv";
 import { GcLock, gcLockBucket, gcLockKey } from "../src/gc/gc-lock.js";
@@ -21,14 +20,9 @@ import { PurserServer } from "../src/server/purser-server.js";
 import { sha256 } from "./support/image-archives.js";
 import { startTestNats, tempDir, type TestNats } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
+import { eventsOf } from "./support/assertions.js";
 
 const manifestType = "application/vnd.oci.image.manifest.v1+json";
-
-async function eventsOf(client: PurserClient, namespace: string): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  await readEvents(client.nc, { namespaces: [namespace], follow: false }, (e) => out.push(e));
-  return out;
-}
 
 /** Replays the namespace's log and checks every GC ContentDeleted against the state just before it. */
 function checkNoReferencedBlobDeleted(events: readonly StoredEvent[]): number {

@@ -8,9 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { readEvents } from "../src/client/event-log.js";
 import { readHostEvents } from "../src/client/host-events.js";
-import { PurserError } from "../src/errors/errdefs.js";
 import type { StoredEvent } from "../src/events/envelope.js";
 import { silentLogger } from "../src/observability/logger.js";
 import { replayIntoFreshViews } from "../src/projections/rebuild.js";
@@ -18,25 +16,11 @@ import { anchor, fixturePath, sha256 } from "./support/image-archives.js";
 import { runCli } from "./support/cli.js";
 import { tempDir } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
+import { rejects, eventsOf } from "./support/assertions.js";
 
 const chain = [anchor.diffIds[0]!, "sha256:9faf0176302e4e43985bf90914faf32802d9501451327657fc33941f5a1faada"];
 const blobsOfImage = [anchor.manifest, anchor.config, ...anchor.layers];
 const hex = (d: string) => d.slice("sha256:".length);
-
-async function rejects(p: Promise<unknown>, kind: string, message: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof PurserError, `expected PurserError, got ${String(err)}`);
-    assert.equal(err.kind, kind);
-    assert.equal(err.message, message);
-    return true;
-  });
-}
-
-async function eventsOf(p: TestPurser, namespace: string): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  await readEvents(p.client.nc, { namespaces: [namespace], follow: false }, (e) => out.push(e));
-  return out;
-}
 
 /**
  * The fixture into a namespace as `ctr images import` leaves it, the way a
@@ -94,7 +78,7 @@ describe("gc: the seed scenario", () => {
     assert.deepEqual(result.blobs, []);
 
     // The deletions are events from the GC run.
-    const gcEvents = (await eventsOf(p, "foo")).filter((e) => e.context.actor === "gc");
+    const gcEvents = (await eventsOf(p.client, "foo")).filter((e) => e.context.actor === "gc");
     assert.equal(gcEvents.length, 6);
     assert.ok(gcEvents.every((e) => e.context.causationId === result.runId));
     assert.deepEqual(gcEvents.map((e) => e.event.type).sort(), [...Array(4).fill("ContentDeleted"), "SnapshotRemoved", "SnapshotRemoved"]);
@@ -165,7 +149,7 @@ describe("gc: expiry, flat leases, dry runs, why, crashes, replay", () => {
     );
     assert.deepEqual((await p.client.leases.list("exp")).result.map((l) => l.id), ["bad", "future"]);
     assert.deepEqual(await digestsOf("exp"), [b, c].sort());
-    const expired = (await eventsOf(p, "exp")).find((e) => e.event.type === "LeaseExpired")!;
+    const expired = (await eventsOf(p.client, "exp")).find((e) => e.event.type === "LeaseExpired")!;
     assert.deepEqual(expired.event.data, { id: "past" });
     assert.equal(expired.topic, "/leases/expire");
     assert.equal(expired.context.actor, "gc");
@@ -202,7 +186,7 @@ describe("gc: expiry, flat leases, dry runs, why, crashes, replay", () => {
     const statuses = (await p.client.content.statuses("ing")).result.map((s: { ref: string }) => s.ref);
     assert.deepEqual(statuses, ["leased-upload"]);
     assert.equal(ingestDirs().length, 1);
-    const ev = (await eventsOf(p, "ing")).find((e) => e.event.type === "IngestExpired")!;
+    const ev = (await eventsOf(p.client, "ing")).find((e) => e.event.type === "IngestExpired")!;
     assert.deepEqual(ev.event.data, { ref: "old-upload" });
   });
 

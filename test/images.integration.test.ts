@@ -15,15 +15,7 @@ import type { StoredEvent } from "../src/events/envelope.js";
 import type { ImageRecord } from "../src/events/image-events.js";
 import { commandSubject } from "../src/events/subjects.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
-
-async function rejects(p: Promise<unknown>, kind: string, message: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof PurserError, `expected PurserError, got ${String(err)}`);
-    assert.equal(err.kind, kind);
-    assert.equal(err.message, message);
-    return true;
-  });
-}
+import { rejects } from "./support/assertions.js";
 
 const digestOf = (s: string) => "sha256:" + createHash("sha256").update(s).digest("hex");
 

@@ -1,28 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { readEvents } from "../src/client/event-log.js";
 import type { PurserClient } from "../src/client/purser-client.js";
-import { PurserError } from "../src/errors/errdefs.js";
-import type { StoredEvent } from "../src/events/envelope.js";
 import { containerdPayload } from "../src/events/containerd-payload.js";
 import { leaseResourcesDb } from "../src/projections/leases.js";
 import { prefixRange } from "../src/projections/key-range.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
-
-async function rejects(p: Promise<unknown>, kind: string, message: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof PurserError, `expected PurserError, got ${String(err)}`);
-    assert.equal(err.message, message);
-    assert.equal(err.kind, kind);
-    return true;
-  });
-}
-
-async function eventsOf(p: TestPurser, namespace: string): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  await readEvents(p.client.nc, { namespaces: [namespace], follow: false }, (e) => out.push(e));
-  return out;
-}
+import { rejects, eventsOf } from "./support/assertions.js";
 
 const digest = `sha256:${"b".repeat(64)}`;
 
@@ -158,7 +141,7 @@ describe("leases against a real nats-server and LMDB", () => {
     const del = await c.leases.delete(ns, "l", { sync: true });
     await c.leases.create(ns, { id: "l" });
     assert.deepEqual((await c.leases.resources(ns, "l", { minRv: del.rv })).result, []);
-    const types = (await eventsOf(p, ns)).map((e) => e.event.type);
+    const types = (await eventsOf(p.client, ns)).map((e) => e.event.type);
     assert.deepEqual(types, [
       "NamespaceCreated",
       "LeaseCreated",
@@ -179,7 +162,7 @@ describe("leases against a real nats-server and LMDB", () => {
     await c.leases.addResource(ns, "l", { type: "ingests", id: "r" });
     await c.leases.deleteResource(ns, "l", { type: "ingests", id: "r" });
     await c.leases.delete(ns, "l");
-    const events = (await eventsOf(p, ns)).filter((e) => e.event.type.startsWith("Lease"));
+    const events = (await eventsOf(p.client, ns)).filter((e) => e.event.type.startsWith("Lease"));
     assert.deepEqual(
       events.map((e) => [e.event.type, e.topic, containerdPayload(e.event)]),
       [
@@ -201,7 +184,7 @@ describe("leases against a real nats-server and LMDB", () => {
     await c.leases.create(ns, { id: "l2" });
     await c.leases.addResource(ns, "l2", { type: "content", id: digest });
     const del = await c.namespaces.delete(ns);
-    const tail = (await eventsOf(p, ns)).slice(-3).map((e) => [e.event.type, "id" in e.event.data ? e.event.data.id : e.event.data]);
+    const tail = (await eventsOf(p.client, ns)).slice(-3).map((e) => [e.event.type, "id" in e.event.data ? e.event.data.id : e.event.data]);
     assert.deepEqual(tail, [
       ["LeaseDeleted", "l1"],
       ["LeaseDeleted", "l2"],

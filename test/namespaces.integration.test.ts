@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { PurserError } from "../src/errors/errdefs.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
-
-async function rejects(p: Promise<unknown>, kind: string, message: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof PurserError, `expected PurserError, got ${String(err)}`);
-    assert.equal(err.kind, kind);
-    assert.equal(err.message, message);
-    return true;
-  });
-}
+import { rejects } from "./support/assertions.js";
 
 describe("namespaces against a real nats-server and LMDB", () => {
   let p: TestPurser;

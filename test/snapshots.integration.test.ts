@@ -2,10 +2,8 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { readEvents } from "../src/client/event-log.js";
 import type { PurserClient } from "../src/client/purser-client.js";
 import { PurserError } from "../src/errors/errdefs.js";
-import type { StoredEvent } from "../src/events/envelope.js";
 import { containerdPayload } from "../src/events/containerd-payload.js";
 import { silentLogger } from "../src/observability/logger.js";
 import { leaseResourcesDb, leasesDb } from "../src/projections/leases.js";
@@ -14,21 +12,7 @@ import { replayIntoFreshViews } from "../src/projections/rebuild.js";
 import { snapshotChildrenDb, snapshotsDb, snapshottersDb } from "../src/projections/snapshots.js";
 import { tempDir } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
-
-async function rejects(p: Promise<unknown>, kind: string, message: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof PurserError, `expected PurserError, got ${String(err)}`);
-    assert.equal(err.message, message);
-    assert.equal(err.kind, kind);
-    return true;
-  });
-}
-
-async function eventsOf(p: TestPurser, namespace: string): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  await readEvents(p.client.nc, { namespaces: [namespace], follow: false }, (e) => out.push(e));
-  return out;
-}
+import { rejects, eventsOf } from "./support/assertions.js";
 
 const big = { k: "v".repeat(4096) };
 const bigText = "info.Labels: label key and value length (4097 bytes) greater than maximum size (4096 bytes), key: k: invalid argument";
@@ -300,7 +284,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
     assert.ok(!existsSync(join(b.result[0]!.source, "only-a")));
     assert.match((await c.snapshots.stat("iso-a", "same", { minRv: a.rv })).result.backendKey, /^iso-a\/[0-9a-f]+\/same$/);
     // A first write into a namespace creates it (divergence 1: with an event).
-    const events = await eventsOf(p, "iso-b");
+    const events = await eventsOf(p.client, "iso-b");
     assert.deepEqual(
       events.map((e) => [e.event.type, e.topic]),
       [
@@ -317,7 +301,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
     await c.snapshots.view(ns, "v", "n");
     await c.snapshots.update(ns, "n", { l: "2" }, ["labels.l"]);
     await c.snapshots.remove(ns, "v");
-    const events = (await eventsOf(p, ns)).filter((e) => e.event.type.startsWith("Snapshot"));
+    const events = (await eventsOf(p.client, ns)).filter((e) => e.event.type.startsWith("Snapshot"));
     assert.deepEqual(
       events.map((e) => [e.event.type, e.topic, containerdPayload(e.event)]),
       [
@@ -362,7 +346,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
     await p.server.runtime.catchUp(10_000);
     assert.deepEqual((await c.leases.resources(ns, other)).result, [{ type: "snapshots/native", id: "sha256:c" }]);
     assert.deepEqual((await c.leases.resources(ns, lease)).result, [{ type: "snapshots/native", id: "sha256:c" }]);
-    const types = (await eventsOf(p, ns)).map((e) => e.event.type);
+    const types = (await eventsOf(p.client, ns)).map((e) => e.event.type);
     assert.deepEqual(types, [
       "NamespaceCreated",
       "LeaseCreated",
@@ -389,7 +373,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
     const cm1 = await c.snapshots.commit(ns, "n", "k", { commandId: "cmd-2" });
     const cm2 = await c.snapshots.commit(ns, "n", "k", { commandId: "cmd-2" });
     assert.deepEqual(cm2.result, cm1.result);
-    assert.equal((await eventsOf(p, ns)).filter((e) => e.event.type.startsWith("Snapshot")).length, 2);
+    assert.equal((await eventsOf(p.client, ns)).filter((e) => e.event.type.startsWith("Snapshot")).length, 2);
   });
 
   test("racing a child's prepare against its parent's removal never leaves a dangling parent", async () => {

@@ -8,9 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { encode } from "@msgpack/msgpack";
 import { headers as natsHeaders } from "@nats-io/nats-core";
-import { readEvents } from "../src/client/event-log.js";
 import { PurserError } from "../src/errors/errdefs.js";
-import type { StoredEvent } from "../src/events/envelope.js";
 import { EventStore, defaultEventStoreOptions } from "../src/events/event-store.js";
 import { commandSubject, namespaceSubject } from "../src/events/subjects.js";
 import { silentLogger } from "../src/observability/logger.js";
@@ -23,12 +21,7 @@ import { RequestHeader } from "../src/server/request-headers.js";
 import { countingProjection } from "./support/counting-projection.js";
 import { tempDir } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
-
-async function eventsOf(p: TestPurser, namespace: string): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  await readEvents(p.client.nc, { namespaces: [namespace], follow: false }, (e) => out.push(e));
-  return out;
-}
+import { rejects, eventsOf } from "./support/assertions.js";
 
 function dbNames(projections: readonly Projection[]): string[] {
   return ["checkpoints", "heads", ...projections.flatMap((pr) => pr.databases)];
@@ -67,7 +60,7 @@ describe("the spine against a real nats-server and LMDB", () => {
     await p.client.namespaces.get("dupcmd", { minRv: first.rv });
     const third = await p.client.namespaces.create("dupcmd", { a: "1" }, { commandId });
     assert.equal(third.rv, first.rv);
-    const events = await eventsOf(p, "dupcmd");
+    const events = await eventsOf(p.client, "dupcmd");
     assert.deepEqual(
       events.map((e) => [e.event.type, e.seq, e.context.causationId]),
       [["NamespaceCreated", 1, commandId]],
@@ -88,7 +81,7 @@ describe("the spine against a real nats-server and LMDB", () => {
         assert.equal(f.reason.kind, "AlreadyExists");
         assert.equal(f.reason.message, `namespace "${name}": already exists`);
       }
-      assert.equal((await eventsOf(p, name)).length, 1);
+      assert.equal((await eventsOf(p.client, name)).length, 1);
     }
   });
 
@@ -96,7 +89,7 @@ describe("the spine against a real nats-server and LMDB", () => {
     await p.client.namespaces.create("counter");
     const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
     await Promise.all(keys.map((k) => p.client.namespaces.update("counter", { [k]: "v" }, [`labels.${k}`])));
-    const events = await eventsOf(p, "counter");
+    const events = await eventsOf(p.client, "counter");
     const last = events[events.length - 1]!;
     const got = await p.client.namespaces.get("counter", { minRv: last.seq });
     assert.deepEqual(Object.keys(got.result.labels).sort(), [...keys].sort());
@@ -180,7 +173,7 @@ describe("the spine against a real nats-server and LMDB", () => {
     h.set(RequestHeader.CorrelationId, "corr-1");
     h.set(RequestHeader.Actor, "alice@host");
     await p.client.requestRaw(commandSubject("audit", "namespaces", "create"), encode({ labels: { x: "y" } }), h);
-    const [e] = await eventsOf(p, "audit");
+    const [e] = await eventsOf(p.client, "audit");
     assert.equal(e!.subject, namespaceSubject("audit"));
     assert.equal(e!.topic, "/namespaces/create");
     assert.equal(e!.event.type, "NamespaceCreated");

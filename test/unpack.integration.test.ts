@@ -14,7 +14,6 @@ import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { importImageArchive } from "../src/client/image-import.js";
 import { readEvents } from "../src/client/event-log.js";
-import { PurserError } from "../src/errors/errdefs.js";
 import { containerdPayload } from "../src/events/containerd-payload.js";
 import type { StoredEvent } from "../src/events/envelope.js";
 import type { SnapshotRecord } from "../src/events/snapshot-events.js";
@@ -24,6 +23,7 @@ import { runCli } from "./support/cli.js";
 import { tempDir } from "./support/nats.js";
 import { buildLayer, hasZstd, listLayers, listTree, putImage, type LayerEntry } from "./support/layers.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
+import { rejects } from "./support/assertions.js";
 
 const topChain = "sha256:9faf0176302e4e43985bf90914faf32802d9501451327657fc33941f5a1faada";
 
@@ -31,16 +31,6 @@ async function events(p: TestPurser, namespace: string): Promise<StoredEvent[]> 
   const out: StoredEvent[] = [];
   await readEvents(p.client.nc, { namespaces: [namespace], follow: false }, (e) => out.push(e));
   return out;
-}
-
-async function rejects(p: Promise<unknown>, kind: string, message: string | RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof PurserError, `expected PurserError, got ${String(err)}`);
-    assert.equal(err.kind, kind, err.message);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
 }
 
 describe("images unpack", () => {
