@@ -12,18 +12,12 @@ import { validateLabel, withoutEmptyLabels } from "../validation/labels.js";
  * texts below are what containerd's store gives when called directly.
  */
 
-/** A container as a request carries it: every field optional on the wire, zero values here (proto3). */
-export interface ContainerInput {
-  id: string;
-  labels: Record<string, string>;
-  image: string;
-  runtime: ContainerRuntime;
-  /** Opaque; `undefined` (or msgpack nil) means "not set". */
-  spec: unknown;
-  snapshotter: string;
-  snapshotKey: string;
-  extensions: Record<string, unknown>;
-}
+/**
+ * A container as a request carries it: the record without its times, every
+ * field optional on the wire and a zero value here (proto3). `spec` is opaque;
+ * `undefined` (or msgpack nil) means "not set".
+ */
+export type ContainerInput = Omit<ContainerRecord, "createdAt" | "updatedAt">;
 
 export type ContainerCommand =
   | { type: "CreateContainer"; container: ContainerInput }
