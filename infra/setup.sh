@@ -10,14 +10,13 @@ if ! command -v node >/dev/null 2>&1; then
   exit 1
 fi
 
-# npm ci when node_modules is missing or older than the lock file.
-# Some registries (mirrors) carry only the platform packages they serve, and
-# npm ci then refuses a lock file whose optional darwin/win32 builds it cannot
-# resolve (msgpackr-extract's); npm install installs the same locked versions.
+# npm ci when node_modules is missing or older than the lock file. The lock
+# is the contract: if npm ci refuses it, say so and stop (a fallback to
+# npm install would rewrite the lock and leave the checkout modified).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   if ! npm ci --no-audit --no-fund; then
-    echo "npm ci failed; installing the locked versions with npm install instead" >&2
-    npm install --no-audit --no-fund
+    echo "npm ci refused package-lock.json: regenerate it with 'npm install' and commit it." >&2
+    exit 1
   fi
 fi
 
