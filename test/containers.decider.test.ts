@@ -10,7 +10,7 @@ import {
   type ContainerCommand,
   type ContainerInput,
   type ContainerState,
-} from "../src/commands/containers.js";
+} from "../src/domain/containers.js";
 import { PurserError } from "../src/errors/errdefs.js";
 import type { ContainerEvent, ContainerRecord } from "../src/events/container-events.js";
 

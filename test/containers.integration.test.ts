@@ -11,7 +11,7 @@ import { readEvents } from "../src/client/event-log.js";
 import type { ContainerRecord } from "../src/events/container-events.js";
 import { containerdPayload } from "../src/events/containerd-payload.js";
 import type { StoredEvent } from "../src/events/envelope.js";
-import { commandSubject } from "../src/events/subjects.js";
+import { commandSubject } from "../src/protocol/subjects.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 import { rejects } from "./support/assertions.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { decideContent, type ContentCommand, type ContentState } from "../src/commands/content.js";
+import { decideContent, type ContentCommand, type ContentState } from "../src/domain/content.js";
 import { PurserError } from "../src/errors/errdefs.js";
 import type { DomainEvent } from "../src/events/catalog.js";
 import type { ContentRecord } from "../src/events/content-events.js";

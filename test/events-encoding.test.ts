@@ -2,16 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { encode } from "@msgpack/msgpack";
 import { decodeEventBody, encodeEventBody, EventDecodeError } from "../src/events/envelope.js";
-import {
-  commandSubject,
-  eventSubject,
-  globalSubject,
-  idToken,
-  namespaceOfStream,
-  ObjectKind,
-  parseCommandSubject,
-  streamName,
-} from "../src/events/subjects.js";
+import { eventSubject, idToken, namespaceOfStream, ObjectKind, streamName } from "../src/events/subjects.js";
+import { commandSubject, globalSubject, parseCommandSubject } from "../src/protocol/subjects.js";
 import { decodeToken, encodeToken } from "../src/events/token-encoding.js";
 import { upcast } from "../src/events/upcasters.js";
 

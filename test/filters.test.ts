@@ -19,9 +19,9 @@ import {
   type Adaptor,
   type EnvelopeFields,
   type Filter,
-} from "../src/projections/filters/index.js";
-import { RegexpSyntaxError, compileGoRegexp, goQuote, translateGoRegexp } from "../src/projections/filters/regexp.js";
-import { QuoteSyntaxError, Scanner, Token, unquote } from "../src/projections/filters/scanner.js";
+} from "../src/filters/index.js";
+import { RegexpSyntaxError, compileGoRegexp, goQuote, translateGoRegexp } from "../src/filters/regexp.js";
+import { QuoteSyntaxError, Scanner, Token, unquote } from "../src/filters/scanner.js";
 
 /** Parses through the public API and returns the InvalidArgument it must throw. */
 function parseError(inputs: readonly string[]): PurserError {

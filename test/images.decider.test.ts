@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import { decideImage, maxImageNameBytes, type ImageCommand, type ImageInput } from "../src/commands/images.js";
+import { decideImage, maxImageNameBytes, type ImageCommand, type ImageInput } from "../src/domain/images.js";
 import { PurserError } from "../src/errors/errdefs.js";
 import type { ImageEvent, ImageRecord } from "../src/events/image-events.js";
 import { digestError } from "../src/validation/digest.js";

@@ -13,7 +13,7 @@ import { PurserError } from "../src/errors/errdefs.js";
 import { containerdPayload } from "../src/events/containerd-payload.js";
 import type { StoredEvent } from "../src/events/envelope.js";
 import type { ImageRecord } from "../src/events/image-events.js";
-import { commandSubject } from "../src/events/subjects.js";
+import { commandSubject } from "../src/protocol/subjects.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 import { rejects } from "./support/assertions.js";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { leaseAdditions, leaseRemovals } from "../src/commands/lease-recording.js";
-import { randomLeaseId } from "../src/commands/lease-id.js";
-import { decideLease, parseLeaseResource, type LeaseCommand } from "../src/commands/leases.js";
+import { leaseAdditions, leaseRemovals } from "../src/domain/lease-recording.js";
+import { randomLeaseId } from "../src/protocol/lease-id.js";
+import { decideLease, parseLeaseResource, type LeaseCommand } from "../src/domain/leases.js";
 import { PurserError } from "../src/errors/errdefs.js";
 import type { DomainEvent } from "../src/events/catalog.js";
 import type { LeaseRecord, LeaseResource } from "../src/events/lease-events.js";

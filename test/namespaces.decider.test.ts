@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { emptyUsage, type NamespaceUsage } from "../src/commands/namespace-usage.js";
-import { decideNamespace, type NamespaceCommand, type NamespaceState } from "../src/commands/namespaces.js";
+import { emptyUsage, type NamespaceUsage } from "../src/domain/namespace-usage.js";
+import { decideNamespace, type NamespaceCommand, type NamespaceState } from "../src/domain/namespaces.js";
 import { PurserError } from "../src/errors/errdefs.js";
 import type { DomainEvent } from "../src/events/catalog.js";
 import type { NamespaceRecord } from "../src/events/namespace-events.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { ContextLease } from "../src/commands/lease-recording.js";
-import { activeDir, decideSnapshot, type SnapshotCommand, type SnapshotDecision } from "../src/commands/snapshots.js";
+import type { ContextLease } from "../src/domain/lease-recording.js";
+import { activeDir, decideSnapshot, type SnapshotCommand, type SnapshotDecision } from "../src/domain/snapshots.js";
 import { PurserError } from "../src/errors/errdefs.js";
 import type { LeaseResource } from "../src/events/lease-events.js";
 import type { SnapshotRecord } from "../src/events/snapshot-events.js";

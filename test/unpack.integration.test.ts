@@ -17,7 +17,7 @@ import { readEvents } from "../src/client/event-log.js";
 import { containerdPayload } from "../src/events/containerd-payload.js";
 import type { StoredEvent } from "../src/events/envelope.js";
 import type { SnapshotRecord } from "../src/events/snapshot-events.js";
-import type { UnpackResult } from "../src/unpack/unpacker.js";
+import type { UnpackResult } from "../src/protocol/results.js";
 import { anchor, dockerSaveOfFixture, fixturePath } from "./support/image-archives.js";
 import { runCli } from "./support/cli.js";
 import { tempDir } from "./support/nats.js";

@@ -1,12 +1,12 @@
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
-import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { invalidArgument, isPurserError } from "../errors/errdefs.js";
 import { digestError } from "../validation/digest.js";
 import { withSession } from "./context.js";
 import { ExitError, labelsCell, parseLabelArgs, printJson } from "./output.js";
 import { humanDuration, humanSize, tabTable } from "./units.js";
+import { terminalBar } from "./terminal-bar.js";
 
 /**
  * `purser content ls|info|label|rm|get|ingest|active|abort`, as `ctr content`
@@ -115,7 +115,7 @@ export function registerContentCommands(program: Command): void {
       const size = opts.expectedSize === undefined ? 0 : Number(opts.expectedSize);
       if (!Number.isSafeInteger(size) || size < 0) throw invalidArgument(`--expected-size must be a non-negative integer`);
       await withSession(cmd, async (s) => {
-        const progress = ingestProgress(ref, size);
+        const progress = await ingestProgress(ref, size);
         try {
           const result = await s.client.content.writeBlob(s.namespace, ref, process.stdin.pipe(progress.counter), {
             expected: expected || undefined,
@@ -161,18 +161,12 @@ export function registerContentCommands(program: Command): void {
  * A progress bar on stderr while stdin is ingested, when stderr is a
  * terminal: bytes read and acknowledged, and the rate.
  */
-function ingestProgress(ref: string, total: number) {
-  const bar = process.stderr.isTTY
-    ? new cliProgress.SingleBar(
-        {
-          format: `${ref} [{bar}] {value}/{total} | {speed}`,
-          stream: process.stderr,
-          hideCursor: true,
-          formatValue: (v, _o, type) => (type === "value" || type === "total" ? humanSize(v) : String(v)),
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
+async function ingestProgress(ref: string, total: number) {
+  const bar = await terminalBar({
+    format: `${ref} [{bar}] {value}/{total} | {speed}`,
+    hideCursor: true,
+    formatValue: (v, _o, type) => (type === "value" || type === "total" ? humanSize(v) : String(v)),
+  });
   const started = Date.now();
   let shown = false;
   let read = 0;

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { defaultNatsUrl, PurserClient } from "../client/purser-client.js";
+import type { PurserClient } from "../client/purser-client.js";
+import { defaultNatsUrl } from "../protocol/defaults.js";
 import { lastRv, lastRvs, recordRv } from "./last-rv.js";
 
 /** The global options every `purser` command understands. */
@@ -29,6 +30,8 @@ export class CliSession {
 
   static async open(cmd: Command): Promise<CliSession> {
     const options = globals(cmd);
+    // The client (the NATS packages) loads when a command first needs it, not for --help.
+    const { PurserClient } = await import("../client/purser-client.js");
     const client = await PurserClient.connect(options.server);
     client.asOf = options.asOf;
     client.minRvIsHint = true;

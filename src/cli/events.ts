@@ -1,10 +1,5 @@
 import type { Command } from "commander";
-import { readEvents } from "../client/event-log.js";
-import { readHostEvents } from "../client/host-events.js";
 import { invalidArgument } from "../errors/errdefs.js";
-import { containerdPayload } from "../events/containerd-payload.js";
-import type { StoredEvent } from "../events/envelope.js";
-import { adaptEnvelope, parseFilters, type Adaptor } from "../projections/filters/index.js";
 import { withSession } from "./context.js";
 
 /**
@@ -24,12 +19,16 @@ export function registerEventCommands(program: Command): void {
     .option("--host", "read the host stream instead (blobs removed from hosts' disks; the NAMESPACE column is the host)")
     .action(async (filters: string[], opts: { allNamespaces?: boolean; fromRv?: string; since?: string; follow?: boolean; host?: boolean }, cmd: Command) =>
       withSession(cmd, async (s) => {
+        // The filter language and the line formats load with the command, not with every CLI start.
+        const { parseFilters } = await import("../filters/index.js");
+        const { eventAdaptor, eventJson, eventLine } = await import("./event-output.js");
         const filter = parseFilters(filters);
         if (opts.host) {
           const abort = new AbortController();
           const onSignal = () => abort.abort();
           process.once("SIGINT", onSignal);
           try {
+            const { readHostEvents } = await import("../client/host-events.js");
             await readHostEvents(s.client.nc, { follow: opts.follow ?? false, signal: abort.signal }, (e) => {
               if (!filter.match(eventAdaptor(e))) return;
               process.stdout.write((s.options.json ? JSON.stringify(eventJson(e)) : eventLine(e)) + "\n");
@@ -49,6 +48,7 @@ export function registerEventCommands(program: Command): void {
         process.once("SIGINT", onSignal);
         process.once("SIGTERM", onSignal);
         try {
+          const { readEvents } = await import("../client/event-log.js");
           await readEvents(
             s.client.nc,
             {
@@ -71,45 +71,6 @@ export function registerEventCommands(program: Command): void {
         }
       }),
     );
-}
-
-/** `event.<field>` reads containerd's payload first, then purser's full-state data. */
-export function eventAdaptor(e: StoredEvent): Adaptor {
-  const compat = adaptEnvelope({ namespace: e.namespace, topic: e.topic, event: containerdPayload(e.event) });
-  const full = adaptEnvelope({ namespace: e.namespace, topic: e.topic, event: e.event.data });
-  return (path) => compat(path) ?? full(path);
-}
-
-/** `TIME NAMESPACE TOPIC JSON`, with the time as Go prints a time.Time (as `ctr events` does). */
-export function eventLine(e: StoredEvent): string {
-  return `${goTime(e.time)} ${e.namespace} ${e.topic} ${JSON.stringify(containerdPayload(e.event))}`;
-}
-
-export function eventJson(e: StoredEvent) {
-  return {
-    time: e.time,
-    namespace: e.namespace,
-    topic: e.topic,
-    type: e.event.type,
-    version: e.version,
-    rv: e.seq,
-    subject: e.subject,
-    eventId: e.context.eventId,
-    correlationId: e.context.correlationId,
-    causationId: e.context.causationId,
-    actor: e.context.actor,
-    event: containerdPayload(e.event),
-    data: e.event.data,
-  };
-}
-
-function goTime(iso: string): string {
-  const d = new Date(iso);
-  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
-  return (
-    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000000 +0000 UTC`
-  );
 }
 
 /** RFC 3339, or a Go-style duration (`90s`, `10m`, `1h30m`) meaning that long ago. */

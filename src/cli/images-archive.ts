@@ -3,17 +3,14 @@ import { mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import { exportImages } from "../client/image-export.js";
-import { importImageArchive, unpackImportedImage } from "../client/image-import.js";
-import { checkImages, imagesUsage } from "../client/image-inspect.js";
 import { isPurserError, PurserError } from "../errors/errdefs.js";
 import type { ImageRecord } from "../events/image-events.js";
 import { allPlatforms, defaultPlatforms, onlyStrict, ordered, parse as parsePlatform, type PlatformMatcher } from "../oci/platforms.js";
 import { withSession, type CliSession } from "./context.js";
 import { ExitError, printJson, table } from "./output.js";
 import { progressBytes } from "./units.js";
+import { terminalBar } from "./terminal-bar.js";
 
 /**
  * `purser images import|export|check` (docs/import-export.md), and the SIZE
@@ -56,8 +53,9 @@ export function registerImageArchiveCommands(images: Command): void {
             : defaultPlatforms();
         return withSession(cmd, async (s) => {
           const spooled = input === "-" ? await spoolStdin() : undefined;
-          const bar = progressBar("importing");
+          const bar = await progressBar("importing");
           try {
+            const { importImageArchive } = await import("../client/image-import.js");
             const result = await importImageArchive(s.client, s.namespace, spooled?.path ?? input, {
               baseName: opts.baseName,
               digests: opts.digests,
@@ -94,18 +92,20 @@ export function registerImageArchiveCommands(images: Command): void {
         const exportOpts = { platforms, allPlatforms: opts.allPlatforms, skipManifestJson: opts.skipManifestJson, minRv: s.minRv(s.namespace) };
         try {
           if (opts.output === "-") {
+            const { exportImages } = await import("../client/image-export.js");
             await exportImages(s.client, s.namespace, names, process.stdout, exportOpts);
             return;
           }
           // Written beside the target and renamed into place: never a half-written archive.
           const temp = join(dirname(opts.output), `.${Date.now()}-${process.pid}.purser-export.tmp`);
-          const bar = progressBar("exporting");
+          const bar = await progressBar("exporting");
           const out = createWriteStream(temp);
           try {
             const done = new Promise<void>((resolve, reject) => {
               out.on("close", resolve);
               out.on("error", reject);
             });
+            const { exportImages } = await import("../client/image-export.js");
             const result = await exportImages(s.client, s.namespace, names, out, { ...exportOpts, onProgress: (p) => bar.update(p) });
             out.end();
             await done;
@@ -140,6 +140,7 @@ export function registerImageArchiveCommands(images: Command): void {
         } catch (err) {
           throw err instanceof PurserError ? err.wrap("failed listing images") : err;
         }
+        const { checkImages } = await import("../client/image-inspect.js");
         const checks = await checkImages(s.client, s.namespace, list, { minRv, snapshotter: opts.snapshotter });
         if (s.options.json) {
           printJson(checks);
@@ -183,6 +184,7 @@ export function registerImageArchiveCommands(images: Command): void {
 
 /** SIZE and PLATFORMS of `images ls` for the listed images (`-` where they cannot be computed). */
 export async function imageListCells(s: CliSession, images: readonly ImageRecord[]): Promise<Array<[string, string]>> {
+  const { imagesUsage } = await import("../client/image-inspect.js");
   const usage = await imagesUsage(s.client, s.namespace, images, { minRv: s.minRv(s.namespace) });
   return usage.map((u) => [u.size === undefined ? "-" : progressBytes(u.size), u.platforms.length > 0 ? u.platforms.join(",") : "-"]);
 }
@@ -195,6 +197,7 @@ async function unpackAll(s: CliSession, images: readonly ImageRecord[], snapshot
   for (const image of images) {
     if (!s.options.json) process.stdout.write(`unpacking ${image.name} (${image.target.digest})...`);
     try {
+      const { unpackImportedImage } = await import("../client/image-import.js");
       const reply = await unpackImportedImage(s.client, s.namespace, image.name, snapshotter);
       s.wrote(s.namespace, reply.rv);
     } catch (err) {
@@ -224,17 +227,8 @@ async function spoolStdin(): Promise<{ path: string; remove: () => Promise<void>
 }
 
 /** A bar on stderr when it is a terminal: bytes and blobs done, and the rate. */
-function progressBar(verb: string) {
-  const bar = process.stderr.isTTY
-    ? new cliProgress.SingleBar(
-        {
-          format: `${verb} [{bar}] {done}/{all} | {blobs}/{totalBlobs} blobs | {speed}`,
-          stream: process.stderr,
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
+async function progressBar(verb: string) {
+  const bar = await terminalBar({ format: `${verb} [{bar}] {done}/{all} | {blobs}/{totalBlobs} blobs | {speed}`, hideCursor: true });
   const started = Date.now();
   let shown = false;
   return {

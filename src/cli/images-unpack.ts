@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { UnpackResult } from "../unpack/unpacker.js";
+import type { UnpackResult } from "../protocol/results.js";
 import { withSession } from "./context.js";
 import { printJson } from "./output.js";
 

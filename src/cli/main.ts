@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import "reflect-metadata";
 import { Command } from "commander";
-import { serviceVersion } from "../server/command-service.js";
+import { serviceVersion } from "../protocol/service.js";
 import { registerContainerCommands } from "./containers.js";
 import { registerContentCommands } from "./content.js";
 import { registerEventCommands } from "./events.js";

@@ -1,11 +1,7 @@
-import { decode } from "@msgpack/msgpack";
-import { headers as natsHeaders, createInbox } from "@nats-io/nats-core";
-import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import type { RebuildProgress } from "../projections/rebuild.js";
-import { RequestHeader } from "../server/request-headers.js";
 import { withSession } from "./context.js";
 import { printJson } from "./output.js";
+import { terminalBar } from "./terminal-bar.js";
 
 /** `purser rebuild`: the serving process replays the log into fresh views and swaps them in. */
 export function registerRebuildCommand(program: Command): void {
@@ -14,17 +10,10 @@ export function registerRebuildCommand(program: Command): void {
     .description("replay every namespace stream into fresh views and swap them in")
     .action(async (_o, cmd: Command) =>
       withSession(cmd, async (s) => {
-        const inbox = createInbox();
-        const bar = process.stderr.isTTY
-          ? new cliProgress.SingleBar(
-              { format: "rebuild [{bar}] {percentage}% | {value}/{total} events | {eta_formatted} left", stream: process.stderr },
-              cliProgress.Presets.shades_classic,
-            )
-          : undefined;
+        const bar = await terminalBar({ format: "rebuild [{bar}] {percentage}% | {value}/{total} events | {eta_formatted} left" });
         let started = false;
-        const sub = s.client.nc.subscribe(inbox, {
-          callback: (_err, msg) => {
-            const p = decode(msg.data) as RebuildProgress;
+        try {
+          const reply = await s.client.system.rebuild((p) => {
             if (!bar) return;
             if (!started) {
               bar.start(p.total, p.events);
@@ -32,21 +21,13 @@ export function registerRebuildCommand(program: Command): void {
             }
             bar.setTotal(p.total);
             bar.update(p.events);
-          },
-        });
-        const h = natsHeaders();
-        h.set(RequestHeader.ProgressSubject, inbox);
-        try {
-          const reply = await s.client.globalQuery<{ generation: string; events: number }>("system", "rebuild", {}, {
-            headers: h,
-            timeoutMs: 60 * 60_000,
           });
           if (started) bar?.stop();
+          started = false;
           if (s.options.json) printJson(reply.result);
           else process.stdout.write(`rebuilt the views from ${reply.result.events} events (${reply.result.generation})\n`);
         } finally {
           if (started) bar?.stop();
-          sub.unsubscribe();
         }
       }),
     );

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { Mount, SnapshotRecord } from "../client/snapshots-api.js";
-import { defaultSnapshotter } from "../snapshots/snapshotters.js";
+import { defaultSnapshotter } from "../protocol/defaults.js";
 import { withSession, type CliSession } from "./context.js";
 import { ExitError, parseLabelArgs, printJson, table } from "./output.js";
 

@@ -4,14 +4,14 @@ import { encode } from "@msgpack/msgpack";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { isPurserError } from "../errors/errdefs.js";
 import type { ContentRecord } from "../events/content-events.js";
-import { commandSubject } from "../events/subjects.js";
-import { RequestHeader } from "../server/request-headers.js";
-import type { IngestStatus } from "../content/content-service.js";
-import { ContentHeader, encodeRefHeader } from "../content/protocol.js";
+import { commandSubject } from "../protocol/subjects.js";
+import { RequestHeader } from "../protocol/request-headers.js";
+import type { IngestStatus } from "../protocol/results.js";
+import { ContentHeader, encodeRefHeader } from "../protocol/content-headers.js";
 import { listAllPages } from "./list-pages.js";
 import type { CommandOptions, PurserClient, QueryOptions, Reply } from "./purser-client.js";
 
-export type { IngestStatus } from "../content/content-service.js";
+export type { IngestStatus } from "../protocol/results.js";
 export type { ContentRecord } from "../events/content-events.js";
 
 /** A chunk of a blob as `content.read` answers it. */

@@ -1,4 +1,4 @@
-import type { CollectResult, Why } from "../gc/collector.js";
+import type { CollectResult, Why } from "../protocol/results.js";
 import type { PurserClient } from "./purser-client.js";
 
 export type { CollectResult, Why };

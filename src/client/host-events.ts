@@ -1,4 +1,4 @@
-import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { StoredEvent } from "../events/envelope.js";
 import { hostStreamName } from "../events/host-stream.js";
@@ -20,7 +20,7 @@ export async function readHostEvents(
     last = (await jsm.streams.info(hostStreamName)).state.last_seq;
   } catch (err) {
     // No collector has removed a blob yet: the stream does not exist.
-    if (err instanceof JetStreamApiError && err.code === 10059) return;
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return;
     throw err;
   }
   if (!options.follow && last === 0) return;

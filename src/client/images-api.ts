@@ -1,5 +1,5 @@
 import type { ImageRecord } from "../events/image-events.js";
-import type { UnpackResult } from "../unpack/unpacker.js";
+import type { UnpackResult } from "../protocol/results.js";
 import { listAllPages } from "./list-pages.js";
 import type { CommandOptions, PurserClient, QueryOptions } from "./purser-client.js";
 

@@ -1,4 +1,4 @@
-import { randomLeaseId } from "../commands/lease-id.js";
+import { randomLeaseId } from "../protocol/lease-id.js";
 import type { LeaseRecord, LeaseResource } from "../events/lease-events.js";
 import type { CommandOptions, PurserClient, QueryOptions } from "./purser-client.js";
 

@@ -4,23 +4,22 @@ import { decodeMsgpack as decode, encodeWireMsgpack } from "../events/msgpack.js
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { ErrorKind, invalidArgument, PurserError, unavailable } from "../errors/errdefs.js";
-import { errorFromReply } from "../errors/wire.js";
-import { commandSubject, globalSubject } from "../events/subjects.js";
+import { errorFromReply } from "../protocol/wire-errors.js";
+import { commandSubject, globalSubject } from "../protocol/subjects.js";
 import type { NamespaceRecord } from "../events/namespace-events.js";
-import { RequestHeader } from "../server/request-headers.js";
+import { RequestHeader } from "../protocol/request-headers.js";
 import { ContainersApi } from "./containers-api.js";
 import { ContentApi } from "./content-api.js";
 import { GcApi } from "./gc-api.js";
 import { ImagesApi } from "./images-api.js";
 import { LeasesApi } from "./leases-api.js";
 import { SnapshotsApi } from "./snapshots-api.js";
+import { SystemApi } from "./system-api.js";
+import type { Reply } from "../protocol/results.js";
+import { defaultNatsUrl } from "../protocol/defaults.js";
+import { isNoResponders, isTimeout } from "../protocol/transport-errors.js";
 
-export const defaultNatsUrl = "nats://127.0.0.1:4222";
 
-export interface Reply<R> {
-  rv: number;
-  result: R;
-}
 
 export interface CommandOptions {
   /** Idempotency key: sending the same command id again appends nothing new. */
@@ -49,6 +48,7 @@ export class PurserClient {
   readonly leases = new LeasesApi(this);
   readonly content = new ContentApi(this);
   readonly gc = new GcApi(this);
+  readonly system = new SystemApi(this);
 
   constructor(
     readonly nc: NatsConnection,
@@ -137,11 +137,8 @@ export class PurserClient {
     try {
       msg = await this.nc.request(subject, data, { headers: h, timeout: timeoutMs });
     } catch (err) {
-      const e = err as Error & { isNoResponders?: () => boolean };
-      if ((typeof e.isNoResponders === "function" && e.isNoResponders()) || e.name === "NoRespondersError") {
-        throw unavailable(`no purser service is answering on ${subject}`);
-      }
-      if (e.name === "TimeoutError" || e.constructor.name === "TimeoutError") throw unavailable(`request ${subject} timed out after ${timeoutMs}ms`);
+      if (isNoResponders(err)) throw unavailable(`no purser service is answering on ${subject}`);
+      if (isTimeout(err)) throw unavailable(`request ${subject} timed out after ${timeoutMs}ms`);
       throw err;
     }
     const error = errorFromReply(msg);
@@ -199,3 +196,5 @@ function defaultActor(): string {
     return `uid-${process.getuid?.() ?? "?"}@${hostname()}`;
   }
 }
+
+export type { Reply } from "../protocol/results.js";

@@ -1,6 +1,6 @@
 import type { SnapshotRecord } from "../events/snapshot-events.js";
-import type { Usage } from "../snapshots/disk-usage.js";
-import type { Mount } from "../snapshots/native.js";
+import type { Usage } from "../protocol/results.js";
+import type { Mount } from "../protocol/results.js";
 import type { CommandOptions, PurserClient, QueryOptions } from "./purser-client.js";
 
 export type { Mount, SnapshotRecord, Usage };

@@ -87,8 +87,4 @@ export interface QueryDefinition<P, R> {
   run(views: ViewStore, namespace: string, params: P): R | Promise<R>;
 }
 
-/** Shapes a command or query reply. */
-export interface Reply<R> {
-  rv: number;
-  result: R;
-}
+export type { Reply } from "../protocol/results.js";

@@ -4,7 +4,7 @@ import { eventSubject, ObjectKind } from "../events/subjects.js";
 import { containerBucketExists, getContainer, listContainersPage } from "../projections/containers.js";
 import { quote } from "../validation/identifiers.js";
 import type { CommandContext, CommandDefinition, QueryDefinition } from "./command.js";
-import { decideContainer, type ContainerCommand, type ContainerInput } from "./containers.js";
+import { decideContainer, type ContainerCommand, type ContainerInput } from "../domain/containers.js";
 import { parseListRequest, toListPage, type ListPage, type ListRequest } from "./list-request.js";
 import { objectExpectation, withImplicitNamespace } from "./namespace-guard.js";
 import { nestedMap, optionalString, stringList, stringMap, type Payload } from "./payload.js";

@@ -4,7 +4,7 @@ import { eventSubject, ObjectKind } from "../events/subjects.js";
 import { getImage, listImagesPage } from "../projections/images.js";
 import { quote } from "../validation/identifiers.js";
 import type { Append, CommandContext, CommandDefinition, QueryDefinition } from "./command.js";
-import { decideImage, type ImageCommand, type ImageInput } from "./images.js";
+import { decideImage, type ImageCommand, type ImageInput } from "../domain/images.js";
 import { parseListRequest, toListPage, type ListPage, type ListRequest } from "./list-request.js";
 import { objectExpectation, withImplicitNamespace } from "./namespace-guard.js";
 import { nestedMap, optionalBoolean, optionalInteger, optionalString, stringList, stringMap, type Payload } from "./payload.js";

@@ -1,12 +1,12 @@
 import { invalidArgument, notFound } from "../errors/errdefs.js";
 import type { LeaseCreated, LeaseRecord, LeaseResource } from "../events/lease-events.js";
 import { eventSubject, ObjectKind } from "../events/subjects.js";
-import { adaptRecord, mapField, nonEmpty, type Adaptor, type Filter } from "../projections/filters/index.js";
+import { adaptRecord, mapField, nonEmpty, type Adaptor, type Filter } from "../filters/index.js";
 import { getLease, leaseHolds, listLeaseResources, listLeases } from "../projections/leases.js";
 import { quote } from "../validation/identifiers.js";
 import type { CommandContext, CommandDefinition, QueryDefinition } from "./command.js";
-import { randomLeaseId } from "./lease-id.js";
-import { decideLease, type LeaseCommand } from "./leases.js";
+import { randomLeaseId } from "../protocol/lease-id.js";
+import { decideLease, type LeaseCommand } from "../domain/leases.js";
 import { parseListFilters } from "./list-filters.js";
 import { objectExpectation, withImplicitNamespace } from "./namespace-guard.js";
 import { nestedMap, optionalBoolean, optionalInteger, optionalString, requiredString, stringMap, type Payload } from "./payload.js";

@@ -1,5 +1,5 @@
 import { invalidArgument, isPurserError } from "../errors/errdefs.js";
-import { parseFilters, type Filter } from "../projections/filters/index.js";
+import { parseFilters, type Filter } from "../filters/index.js";
 import { stringList, type Payload } from "./payload.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { Filter } from "../projections/filters/index.js";
+import type { Filter } from "../filters/index.js";
 import type { RecordPage } from "../projections/record-view.js";
 import { parseListFilters } from "./list-filters.js";
 import { optionalInteger, optionalString, type Payload } from "./payload.js";

@@ -2,7 +2,7 @@ import type { Expectation } from "../events/event-store.js";
 import { namespaceSubject } from "../events/subjects.js";
 import { getNamespace } from "../projections/namespaces.js";
 import type { Append, CommandContext } from "./command.js";
-import { implicitNamespaceCreation } from "./namespaces.js";
+import { implicitNamespaceCreation } from "../domain/namespaces.js";
 
 /**
  * containerd creates a namespace silently on the first write of any resource

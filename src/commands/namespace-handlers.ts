@@ -2,10 +2,10 @@ import { invalidArgument } from "../errors/errdefs.js";
 import { namespaceSubject } from "../events/subjects.js";
 import { getNamespace, listNamespaceRows, namespaceUsage, type NamespaceRow } from "../projections/namespaces.js";
 import type { CommandDefinition, QueryDefinition } from "./command.js";
-import { decideNamespace, type NamespaceCommand } from "./namespaces.js";
+import { decideNamespace, type NamespaceCommand } from "../domain/namespaces.js";
 import { notFound } from "../errors/errdefs.js";
 import { quote } from "../validation/identifiers.js";
-import { emptyUsage } from "./namespace-usage.js";
+import { emptyUsage } from "../domain/namespace-usage.js";
 import { optionalString, stringList, stringMap, type Payload } from "./payload.js";
 import type { NamespaceRecord } from "../events/namespace-events.js";
 

@@ -3,16 +3,17 @@ import { invalidArgument, notFound } from "../errors/errdefs.js";
 import { subjectOfEvent } from "../events/event-subject.js";
 import { snapshotObjectId, type SnapshotRecord } from "../events/snapshot-events.js";
 import { eventSubject, ObjectKind } from "../events/subjects.js";
-import { parseFilters, type Filter } from "../projections/filters/index.js";
+import { parseFilters, type Filter } from "../filters/index.js";
 import { getSnapshot, listSnapshots } from "../projections/snapshots.js";
-import type { Usage } from "../snapshots/disk-usage.js";
-import { linkParentFiles, type Mount, type NativeSnapshotter, type ParentCopy } from "../snapshots/native.js";
+import type { Usage } from "../protocol/results.js";
+import { linkParentFiles, type NativeSnapshotter, type ParentCopy } from "../snapshots/native.js";
+import { type Mount } from "../protocol/results.js";
 import type { Snapshotters } from "../snapshots/snapshotters.js";
 import type { Append, CommandContext, CommandDefinition, Decision, QueryDefinition } from "./command.js";
 import { objectExpectation, withImplicitNamespace } from "./namespace-guard.js";
 import { optionalString, stringList, stringMap, type Payload } from "./payload.js";
 import { snapshotState } from "./snapshot-state.js";
-import { decideSnapshot, type SnapshotCommand, type SnapshotDecision, type SnapshotState } from "./snapshots.js";
+import { decideSnapshot, type SnapshotCommand, type SnapshotDecision, type SnapshotState } from "../domain/snapshots.js";
 
 /**
  * Snapshot commands and queries (`purser.v1.<ns>.snapshots.<verb>`):

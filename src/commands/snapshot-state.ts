@@ -3,8 +3,8 @@ import type { SnapshotRecord } from "../events/snapshot-events.js";
 import { getLease, leaseHolds } from "../projections/leases.js";
 import { childrenOf, getSnapshot, hasChildren, snapshotterKnown } from "../projections/snapshots.js";
 import type { CommandContext } from "./command.js";
-import type { ContextLease } from "./lease-recording.js";
-import type { SnapshotState } from "./snapshots.js";
+import type { ContextLease } from "../domain/lease-recording.js";
+import type { SnapshotState } from "../domain/snapshots.js";
 
 /**
  * What a snapshot decision reads: the views, seen through the events this

@@ -3,27 +3,28 @@ import { promises as fs } from "node:fs";
 import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
 import type { Clock, CommandMeta, CommandRunner } from "../commands/command-runner.js";
 import { abortIngest, checkDigest, commitContent, startIngest } from "../commands/content-handlers.js";
-import { contentLabelsContext } from "../commands/content.js";
+import { contentLabelsContext } from "../domain/content.js";
 import { optionalInteger, optionalString, requiredString, stringList, stringMap, type Payload } from "../commands/payload.js";
 import { failedPrecondition, invalidArgument, isPurserError, notFound, outOfRange } from "../errors/errdefs.js";
 import type { ContentRecord } from "../events/content-events.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { EventStore } from "../events/event-store.js";
 import type { IngestRecord } from "../events/ingest-events.js";
-import { commandEndpointSubject, parseCommandSubject } from "../events/subjects.js";
+import { commandEndpointSubject, parseCommandSubject } from "../protocol/subjects.js";
 import type { Logger } from "../observability/logger.js";
 import { blobHolders, getContent, getIngest, ingestAdaptor, ingestsDb, listIngests, type IngestRow } from "../projections/content.js";
-import { parseFilters } from "../projections/filters/index.js";
+import { parseFilters } from "../filters/index.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
 import { checkNamespaceToken, RawReply, requireNamespace, type CommandService } from "../server/command-service.js";
-import { RequestHeader } from "../server/request-headers.js";
+import { RequestHeader } from "../protocol/request-headers.js";
 import { quote } from "../validation/identifiers.js";
 import { validateLabels } from "../validation/labels.js";
 import { BlobStore } from "./blob-store.js";
 import { IngestWriter } from "./ingest-writer.js";
-import { ContentHeader, decodeRefHeader } from "./protocol.js";
+import { ContentHeader, decodeRefHeader } from "../protocol/content-headers.js";
 import { RefLocks } from "./ref-locks.js";
 import { parseSharingPolicy, SharingPolicy } from "./sharing-policy.js";
+import type { IngestStatus } from "../protocol/results.js";
 
 /** Server-side content settings (`PurserConfig.content`). */
 export interface ContentOptions {
@@ -43,21 +44,6 @@ export const defaultContentOptions: ContentOptions = {
   lockTimeoutMs: 60_000,
   idleWriterMs: 10 * 60_000,
 };
-
-/** An ingest as `status` and `statuses` report it (containerd `content.Status`, plus purser's fields). */
-export interface IngestStatus {
-  ref: string;
-  /** Bytes written so far (a shared ingest: the blob's size). */
-  offset: number;
-  /** The declared size, 0 when unknown. */
-  total: number;
-  expected: string;
-  shared: boolean;
-  startedAt: string;
-  updatedAt: string;
-  expireAt?: string;
-  lease?: string;
-}
 
 /** LMDB keys hold at most 1978 bytes; an ingest's key is [namespace, ref]. */
 export const maxRefBytes = 1800;

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import {
-  JetStreamApiError,
   StorageType,
   jetstream,
   jetstreamManager,
@@ -13,6 +12,7 @@ import { Tokens } from "../tokens.js";
 import type { DomainEvent } from "./catalog.js";
 import { encodeEventBody, eventHeaders, type EventContext } from "./envelope.js";
 import { namespaceOfStream, streamName, streamPrefix, streamSubjects } from "./subjects.js";
+import { isJetStreamApiError, isJetStreamNotEnabled, JetStreamApiCode } from "./jetstream-errors.js";
 
 /** The optimistic-concurrency expectation of one append. */
 export type Expectation =
@@ -126,8 +126,8 @@ export class EventStore {
       });
       for (const l of this.streamCreatedListeners) l(namespace);
     } catch (err) {
-      // 10058: it exists with another configuration (an operator changed it): use it as it is.
-      if (!(err instanceof JetStreamApiError) || err.code !== 10058) throw err;
+      // It exists with another configuration (an operator changed it): use it as it is.
+      if (!isJetStreamApiError(err, JetStreamApiCode.StreamNameExists)) throw err;
     }
     this.knownStreams.add(name);
   }
@@ -142,7 +142,7 @@ export class EventStore {
       this.knownStreams.add(name);
       return true;
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === 10059) return false;
+      if (isJetStreamApiError(err, JetStreamApiCode.StreamNotFound)) return false;
       throw err;
     }
   }
@@ -154,7 +154,7 @@ export class EventStore {
       const info = await jsm.streams.info(streamName(namespace));
       return info.state.last_seq;
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === 10059) return 0;
+      if (isJetStreamApiError(err, JetStreamApiCode.StreamNotFound)) return 0;
       throw err;
     }
   }
@@ -195,8 +195,8 @@ export class EventStore {
         const ack = await this.js.publish(pending.subject, body, { msgID: pending.msgId, expect, headers });
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
-        // 10071 wrong last sequence, 10070 wrong last msg id (then the actual sequence is unknown: -1).
-        if (err instanceof JetStreamApiError && (err.code === 10071 || err.code === 10070)) {
+        // Wrong last sequence, or wrong last msg id (then the actual sequence is unknown: -1).
+        if (isJetStreamApiError(err, JetStreamApiCode.StreamWrongLastSequence) || isJetStreamApiError(err, JetStreamApiCode.StreamWrongLastMsgId)) {
           const m = /wrong last sequence: (\d+)/.exec(err.message);
           throw new WrongExpectedSequenceError(
             streamName(namespace),
@@ -206,7 +206,7 @@ export class EventStore {
           );
         }
         // No responders: the stream vanished (deleted by an operator) since we cached it.
-        if (isNoResponders(err) && attempt === 0) {
+        if (isJetStreamNotEnabled(err) && attempt === 0) {
           this.knownStreams.delete(streamName(namespace));
           await this.ensureStream(namespace);
           continue;
@@ -219,9 +219,4 @@ export class EventStore {
 
 export function newEventContext(causationId: string, correlationId: string, actor: string): EventContext {
   return { eventId: randomUUID(), causationId, correlationId, actor };
-}
-
-/** v3 reports "no stream captures this subject" as a misleading JetStreamNotEnabled error. */
-function isNoResponders(err: unknown): boolean {
-  return err instanceof Error && err.constructor.name === "JetStreamNotEnabled";
 }

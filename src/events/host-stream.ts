@@ -1,6 +1,7 @@
-import { JetStreamApiError, StorageType, type JetStreamManager } from "@nats-io/jetstream";
+import { StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { idToken, ObjectKind } from "./subjects.js";
 import { encodeToken } from "./token-encoding.js";
+import { isJetStreamApiError, JetStreamApiCode } from "./jetstream-errors.js";
 
 /**
  * The host stream: facts about one host's local state that belong to no
@@ -33,7 +34,7 @@ export async function ensureHostStream(jsm: JetStreamManager, replicas: number, 
       description: "purser host facts (blobs removed from a host's disk)",
     });
   } catch (err) {
-    // 10058: it exists with another configuration (an operator changed it): use it as it is.
-    if (!(err instanceof JetStreamApiError) || err.code !== 10058) throw err;
+    // It exists with another configuration (an operator changed it): use it as it is.
+    if (!isJetStreamApiError(err, JetStreamApiCode.StreamNameExists)) throw err;
   }
 }

@@ -2,20 +2,16 @@ import { createHash } from "node:crypto";
 import { decodeToken, encodeToken } from "./token-encoding.js";
 
 /**
- * The subject and stream layout (drawn in docs/protocol.md):
+ * The log's subject and stream layout (drawn in docs/events.md; the command
+ * subjects are the protocol's: src/protocol/subjects.ts):
  *
  *   stream   PURSER_NS_<ns>                       one per namespace
  *   events   purser.ev.<ns>.<kind>.<id>          one subject per object
- *   commands purser.v1.<ns>.<resource>.<verb>    namespaced request/reply
- *   global   purser.v1._global.<resource>.<verb> e.g. listing namespaces
  *
  * `<ns>` is {@link encodeToken} of the namespace name; `<id>` is {@link idToken}.
  */
 export const streamPrefix = "PURSER_NS_";
 export const eventSubjectRoot = "purser.ev";
-export const commandSubjectRoot = "purser.v1";
-/** A token that {@link encodeToken} can never produce: `_` is always followed by two hex digits there. */
-export const globalToken = "_global";
 
 export function streamName(namespace: string): string {
   return streamPrefix + encodeToken(namespace);
@@ -69,29 +65,4 @@ export function eventSubject(namespace: string, kind: ObjectKind, id: string): s
 /** The subject of a namespace's own lifecycle events. */
 export function namespaceSubject(namespace: string): string {
   return `${eventSubjectRoot}.${encodeToken(namespace)}.${ObjectKind.Namespace}._`;
-}
-
-export function commandSubject(namespace: string, resource: string, verb: string): string {
-  return `${commandSubjectRoot}.${encodeToken(namespace)}.${resource}.${verb}`;
-}
-
-export function globalSubject(resource: string, verb: string): string {
-  return `${commandSubjectRoot}.${globalToken}.${resource}.${verb}`;
-}
-
-/** The endpoint subject a service subscribes to for a namespaced operation. */
-export function commandEndpointSubject(resource: string, verb: string): string {
-  return `${commandSubjectRoot}.*.${resource}.${verb}`;
-}
-
-/** Parses `purser.v1.<ns>.<resource>.<verb>`; undefined when it is not one. */
-export function parseCommandSubject(subject: string): { namespace: string; resource: string; verb: string } | undefined {
-  const parts = subject.split(".");
-  if (parts.length !== 5 || `${parts[0]}.${parts[1]}` !== commandSubjectRoot) return undefined;
-  if (parts[2] === globalToken) return undefined;
-  try {
-    return { namespace: decodeToken(parts[2]!), resource: parts[3]!, verb: parts[4]! };
-  } catch {
-    return undefined;
-  }
 }

@@ -21,45 +21,10 @@ import { readGraph, type GraphSnapshot } from "./host-objects.js";
 import { explain, mark, type Reach } from "./mark.js";
 import { ResourceType, resourceTypeName, type GcNode } from "./model.js";
 import { unreachable, type Removal } from "./sweep.js";
+import type { CollectResult, RemovedObject, Why } from "../protocol/results.js";
 
 /** The actor of every event the collector appends. */
 export const gcActor = "gc";
-
-/** One removal as replies and logs show it. */
-export interface RemovedObject {
-  namespace: string;
-  /** `lease`, `ingest`, `content` or `snapshot`. */
-  type: string;
-  /** Lease id, ingest ref, digest or snapshot key. */
-  key: string;
-  /** Snapshots only. */
-  snapshotter?: string;
-}
-
-export interface CollectResult {
-  /** The GC run: every event it appended has it as causation id. */
-  runId: string;
-  dryRun: boolean;
-  /** What the metadata sweep removed (or, dry run, would remove). */
-  removed: RemovedObject[];
-  /** Blob files removed from this host's disk. */
-  blobs: Array<{ digest: string; size: number }>;
-  /** Snapshot backend directories removed from this host's disk. */
-  directories: Array<{ snapshotter: string; dir: string }>;
-  /** Sweeps it took (a concurrent write to a namespace makes its chain fail and the sweep start again). */
-  attempts: number;
-  /** Mark + decide + append: the "pause" the scheduler's policy budgets. */
-  pauseMs: number;
-  /** Everything, the disk cleanup included. */
-  elapsedMs: number;
-  /** False when another process held the sweep lock (only this host's disk was cleaned). */
-  swept: boolean;
-  /**
-   * Present when a reply had to cut the lists to fit a NATS message: the
-   * full counts (the lists then hold the first {@link replyListLimit}).
-   */
-  totals?: { removed: number; blobs: number; directories: number };
-}
 
 /** Items per list in a `gc.collect` reply (a sweep may remove far more than a message holds). */
 export const replyListLimit = 1000;
@@ -88,12 +53,6 @@ export interface CollectorOptions {
   /** Replicas of the host stream. */
   replicas: number;
   duplicateWindowMs: number;
-}
-
-export interface Why {
-  kept: boolean;
-  /** Root first: how the object is reached (empty when garbage). */
-  path: Array<{ type: string; namespace: string; key: string; reason: string }>;
 }
 
 /** Events appended per round trip of a namespace's chain (later ones expect the previous one's id). */

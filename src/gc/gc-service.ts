@@ -5,13 +5,14 @@ import { invalidArgument, isPurserError, notFound, unavailable } from "../errors
 import type { DomainEvent } from "../events/catalog.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { EventStore } from "../events/event-store.js";
-import { globalSubject } from "../events/subjects.js";
+import { globalSubject } from "../protocol/subjects.js";
 import type { Logger } from "../observability/logger.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
 import { requireNamespace, type CommandService } from "../server/command-service.js";
 import type { NativeSnapshotter } from "../snapshots/native.js";
 import { digestError } from "../validation/digest.js";
-import { GarbageCollector, gcActor, replyOf, type CollectResult, type Why } from "./collector.js";
+import { GarbageCollector, gcActor, replyOf } from "./collector.js";
+import { type CollectResult, type Why } from "../protocol/results.js";
 import { GcLock } from "./gc-lock.js";
 import { ResourceType } from "./model.js";
 import { defaultSchedulerConfig, GcScheduler, type CollectionStats, type SchedulerConfig } from "./scheduler.js";

@@ -1,7 +1,7 @@
-import { evolveContainer } from "../commands/containers.js";
+import { evolveContainer } from "../domain/containers.js";
 import type { ContainerRecord } from "../events/container-events.js";
 import type { StoredEvent } from "../events/envelope.js";
-import { adaptRecord, Always, mapField, nonEmpty, type Adaptor, type Filter } from "./filters/index.js";
+import { adaptRecord, Always, mapField, nonEmpty, type Adaptor, type Filter } from "../filters/index.js";
 import type { Projection } from "./projection.js";
 import { RecordView, type RecordPage } from "./record-view.js";
 import type { ViewStore } from "./view-store.js";

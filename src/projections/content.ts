@@ -1,8 +1,8 @@
-import { evolveContent } from "../commands/content.js";
+import { evolveContent } from "../domain/content.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ContentRecord } from "../events/content-events.js";
 import type { IngestRecord } from "../events/ingest-events.js";
-import { adaptRecord, Always, mapField, type Adaptor, type Filter } from "./filters/index.js";
+import { adaptRecord, Always, mapField, type Adaptor, type Filter } from "../filters/index.js";
 import { prefixRange } from "./key-range.js";
 import type { Projection } from "./projection.js";
 import { RecordView, type RecordPage } from "./record-view.js";

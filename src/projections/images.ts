@@ -1,7 +1,7 @@
-import { evolveImage, imageNameFits } from "../commands/images.js";
+import { evolveImage, imageNameFits } from "../domain/images.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ImageRecord } from "../events/image-events.js";
-import { adaptRecord, All, Always, Any, mapField, nonEmpty, Operator, Selector, type Adaptor, type Filter } from "./filters/index.js";
+import { adaptRecord, All, Always, Any, mapField, nonEmpty, Operator, Selector, type Adaptor, type Filter } from "../filters/index.js";
 import type { Projection } from "./projection.js";
 import { RecordView, type RecordPage } from "./record-view.js";
 import type { ViewStore } from "./view-store.js";

@@ -1,4 +1,4 @@
-import { evolveLease } from "../commands/leases.js";
+import { evolveLease } from "../domain/leases.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { LeaseRecord, LeaseResource } from "../events/lease-events.js";
 import { prefixRange } from "./key-range.js";

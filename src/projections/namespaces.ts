@@ -1,5 +1,5 @@
-import { evolveNamespace } from "../commands/namespaces.js";
-import type { NamespaceUsage } from "../commands/namespace-usage.js";
+import { evolveNamespace } from "../domain/namespaces.js";
+import type { NamespaceUsage } from "../domain/namespace-usage.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { NamespaceRecord } from "../events/namespace-events.js";
 import { prefixRange } from "./key-range.js";

@@ -3,11 +3,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Projection } from "./projection.js";
 import { defaultRuntimeOptions, ProjectionRuntime } from "./runtime.js";
 import { ViewStore, ViewStoreHolder } from "./view-store.js";
-
-export interface RebuildProgress {
-  events: number;
-  total: number;
-}
+import type { RebuildProgress } from "../protocol/results.js";
 
 /**
  * Replays every namespace stream from its first event into a fresh LMDB

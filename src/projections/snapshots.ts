@@ -1,6 +1,6 @@
 import type { StoredEvent } from "../events/envelope.js";
 import type { SnapshotRecord } from "../events/snapshot-events.js";
-import { adaptRecord, mapField, type Adaptor, type Filter } from "./filters/index.js";
+import { adaptRecord, mapField, type Adaptor, type Filter } from "../filters/index.js";
 import { prefixRange } from "./key-range.js";
 import type { Projection } from "./projection.js";
 import type { ViewStore } from "./view-store.js";

@@ -8,19 +8,18 @@ import type { CommandDefinition, QueryDefinition } from "../commands/command.js"
 import { CommandRunner } from "../commands/command-runner.js";
 import { asPayload, type Payload } from "../commands/payload.js";
 import { ErrorKind, invalidArgument, PurserError } from "../errors/errdefs.js";
-import { errorHeaders } from "../errors/wire.js";
+import { errorHeaders } from "../protocol/wire-errors.js";
 import { decodeToken } from "../events/token-encoding.js";
-import { commandEndpointSubject, globalSubject, parseCommandSubject } from "../events/subjects.js";
+import { commandEndpointSubject, globalSubject, parseCommandSubject } from "../protocol/subjects.js";
 import type { Logger } from "../observability/logger.js";
 import { ProjectionRuntime } from "../projections/runtime.js";
 import { AsOfViews, parseAsOf } from "../projections/time-travel.js";
 import { identifierError } from "../validation/identifiers.js";
-import { RequestHeader } from "./request-headers.js";
+import { RequestHeader } from "../protocol/request-headers.js";
+import { serviceName, serviceQueue, serviceVersion } from "../protocol/service.js";
+import { isClosedConnection, isNoResponders, isTimeout } from "../protocol/transport-errors.js";
+import { isJetStreamNotEnabled } from "../events/jetstream-errors.js";
 
-export const serviceName = "purser";
-export const serviceVersion = "0.1.0";
-/** Every purser process answers in this queue group, so each request is served once. */
-export const serviceQueue = "purser";
 
 export interface ServiceOptions {
   /** How long a query waits for the views to reach its minimum rv. */
@@ -223,8 +222,7 @@ export function toPurserError(err: unknown): PurserError {
   if (err instanceof PurserError) return err;
   const text = err instanceof Error ? err.message : String(err);
   // NATS or JetStream not answering in time is a passing condition, not a bug.
-  const name = err instanceof Error ? err.constructor.name : "";
-  if (["TimeoutError", "NoRespondersError", "JetStreamNotEnabled", "ClosedConnectionError"].includes(name)) {
+  if (isTimeout(err) || isNoResponders(err) || isClosedConnection(err) || isJetStreamNotEnabled(err)) {
     return new PurserError(ErrorKind.Unavailable, `log unavailable: ${text}`, { cause: err });
   }
   return new PurserError(ErrorKind.Unknown, `internal error: ${text}`, { cause: err });

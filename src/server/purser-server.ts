@@ -9,13 +9,14 @@ import { systemClock, type Clock, CommandRunner } from "../commands/command-runn
 import { ContentService, defaultContentOptions, type ContentOptions } from "../content/content-service.js";
 import { parseSharingPolicy } from "../content/sharing-policy.js";
 import { EventStore, defaultEventStoreOptions, type EventStoreOptions } from "../events/event-store.js";
-import { globalSubject } from "../events/subjects.js";
+import { globalSubject } from "../protocol/subjects.js";
 import { defaultGcOptions, GcService, type GcOptions } from "../gc/gc-service.js";
 import type { Logger } from "../observability/logger.js";
 import { SnapshotService } from "../snapshots/snapshot-service.js";
 import { ImageUnpacker } from "../unpack/unpacker.js";
 import type { Projection } from "../projections/projection.js";
-import { replayIntoFreshViews, type RebuildProgress } from "../projections/rebuild.js";
+import { replayIntoFreshViews } from "../projections/rebuild.js";
+import { type RebuildProgress } from "../protocol/results.js";
 import { defaultRuntimeOptions, ProjectionRuntime, type RuntimeOptions } from "../projections/runtime.js";
 import {
   currentGeneration,
@@ -29,7 +30,7 @@ import { ViewStore, ViewStoreHolder } from "../projections/view-store.js";
 import { closeGenerationSafely, openGenerationSafely, removeMarker } from "../projections/view-durability.js";
 import { Tokens } from "../tokens.js";
 import { CommandService, type ServiceOptions } from "./command-service.js";
-import { RequestHeader } from "./request-headers.js";
+import { RequestHeader } from "../protocol/request-headers.js";
 import { commands, projections, queries } from "./resources.js";
 
 export interface PurserConfig {

@@ -1,15 +1,9 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { Limiter } from "./limiter.js";
+import type { Usage } from "../protocol/results.js";
 
 /** containerd's `snapshots.Usage`: what a snapshot's own tree uses. */
-export interface Usage {
-  /** Bytes of disk the tree occupies. */
-  size: number;
-  /** Distinct inodes in the tree, its root included. */
-  inodes: number;
-}
-
 /**
  * continuity's `fs.DiskUsage`, as containerd's native snapshotter measures a
  * snapshot: walk the tree without following links, count each inode once

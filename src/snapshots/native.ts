@@ -6,7 +6,9 @@ import { failedPrecondition } from "../errors/errdefs.js";
 import { SnapshotKind, type SnapshotRecord } from "../events/snapshot-events.js";
 import { quote } from "../validation/identifiers.js";
 import { copyTree } from "./copy-tree.js";
-import { diskUsage, type Usage } from "./disk-usage.js";
+import { diskUsage } from "./disk-usage.js";
+import { type Usage } from "../protocol/results.js";
+import type { Mount } from "../protocol/results.js";
 
 /**
  * GNU `cp -a --reflink=auto` keeps everything continuity's CopyDir keeps,
@@ -64,12 +66,6 @@ export async function copySnapshotTree(src: string, dst: string, strategy: "auto
 }
 
 /** containerd's `mount.Mount` as the native snapshotter fills it. */
-export interface Mount {
-  type: string;
-  source: string;
-  options: string[];
-}
-
 /**
  * The native snapshotter's host side (containerd `snapshots/native`): plain
  * directories under `<dataDir>/snapshots/native`.

@@ -7,9 +7,11 @@ import type { SnapshotRecord } from "../events/snapshot-events.js";
 import type { Logger } from "../observability/logger.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
 import { requireNamespace } from "../server/command-service.js";
-import type { Usage } from "./disk-usage.js";
-import { linkParentFiles, type Mount } from "./native.js";
-import { defaultSnapshotter, Snapshotters } from "./snapshotters.js";
+import type { Usage } from "../protocol/results.js";
+import { linkParentFiles } from "./native.js";
+import { type Mount } from "../protocol/results.js";
+import { defaultSnapshotter } from "../protocol/defaults.js";
+import { Snapshotters } from "./snapshotters.js";
 
 /** Who runs an in-process snapshot command, and under which lease. */
 export interface SnapshotCallOptions {

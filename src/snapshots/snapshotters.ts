@@ -1,8 +1,6 @@
 import { invalidArgument } from "../errors/errdefs.js";
 import { NativeSnapshotter } from "./native.js";
 
-/** The snapshotter used when a request names none (`ctr`'s default is overlayfs; purser ships native). */
-export const defaultSnapshotter = "native";
 
 /**
  * The snapshotters this process serves, by name (containerd's snapshots

@@ -5,13 +5,13 @@ import type { CommandMeta, CommandRunner } from "../commands/command-runner.js";
 import type { CommandDefinition } from "../commands/command.js";
 import { updateContent } from "../commands/content-handlers.js";
 import { addLeaseResource, createLease, deleteLease } from "../commands/lease-handlers.js";
-import { randomLeaseId } from "../commands/lease-id.js";
-import { snapshotResource } from "../commands/lease-recording.js";
+import { randomLeaseId } from "../protocol/lease-id.js";
+import { snapshotResource } from "../domain/lease-recording.js";
 import { optionalString, type Payload } from "../commands/payload.js";
 import type { BlobStore } from "../content/blob-store.js";
 import { failedPrecondition, invalidArgument, isPurserError, notFound, notImplemented, PurserError, unknownError } from "../errors/errdefs.js";
 import type { EventStore } from "../events/event-store.js";
-import { commandEndpointSubject, parseCommandSubject } from "../events/subjects.js";
+import { commandEndpointSubject, parseCommandSubject } from "../protocol/subjects.js";
 import { maxJsonBlob, parseConfig, type Descriptor } from "../oci/descriptor.js";
 import { LabelUncompressed } from "../oci/gc-labels.js";
 import { chainId, resolveManifest, type BlobSource } from "../oci/image-walk.js";
@@ -23,14 +23,14 @@ import { getImage } from "../projections/images.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
 import { getSnapshot } from "../projections/snapshots.js";
 import { checkNamespaceToken, requireNamespace, type CommandService } from "../server/command-service.js";
-import { RequestHeader } from "../server/request-headers.js";
+import { RequestHeader } from "../protocol/request-headers.js";
 import type { SnapshotCallOptions, SnapshotService } from "../snapshots/snapshot-service.js";
-import { defaultSnapshotter } from "../snapshots/snapshotters.js";
+import { defaultSnapshotter } from "../protocol/defaults.js";
 import { digestError } from "../validation/digest.js";
 import { quote } from "../validation/identifiers.js";
 import { DiffIdMismatchError, type LayerResult } from "./apply-layer.js";
-import type { EntryNote } from "./apply-tar.js";
 import { LayerApplier } from "./layer-applier.js";
+import type { UnpackResult } from "../protocol/results.js";
 
 /** containerd's label on an image config naming the top snapshot of its unpacked layers, per snapshotter. */
 export function snapshotGcLabel(snapshotter: string): string {
@@ -39,43 +39,6 @@ export function snapshotGcLabel(snapshotter: string): string {
 
 /** How long the temporary lease of an unpack lives if the process dies before deleting it (containerd's `WithLease` default). */
 const leaseExpiryMs = 24 * 60 * 60 * 1000;
-
-/** One layer of the image, as unpacking saw it. */
-export interface UnpackedLayer {
-  digest: string;
-  mediaType: string;
-  diffId: string;
-  chainId: string;
-  /** True when this unpack applied the layer; false when its chain id was committed already. */
-  applied: boolean;
-  /** Uncompressed bytes (applied layers). */
-  size?: number;
-  entries?: number;
-}
-
-/** An entry of a layer that was not written. */
-export interface UnpackNote extends EntryNote {
-  /** The layer's diff id. */
-  layer: string;
-}
-
-export interface UnpackResult {
-  image: string;
-  snapshotter: string;
-  manifest: string;
-  config: string;
-  /** The chain id of the top layer: the snapshot a container's rootfs is prepared on. */
-  chainId: string;
-  layers: UnpackedLayer[];
-  /** Whether anything changed (a layer applied, or the config's label set). */
-  changed: boolean;
-  /** Entries refused because they would reach outside the snapshot (path traversal). */
-  rejected: UnpackNote[];
-  /** Entries left out for lack of privilege or support. */
-  skipped: UnpackNote[];
-  /** PAX extended attributes not applied. */
-  ignoredXattrs: number;
-}
 
 export interface UnpackOptions {
   snapshotter?: string;

@@ -19,7 +19,7 @@
  * `filters: parse error: [<before> >|<c>|< <after>]: <msg>: invalid argument`,
  * or `[<input>]: <msg>` when the error is at the end of the input.
  */
-import { invalidArgument, type PurserError } from "../../errors/errdefs.js";
+import { invalidArgument, type PurserError } from "../errors/errdefs.js";
 import { All, Always, Any, Operator, Selector, type Filter } from "./filter.js";
 import { RegexpSyntaxError, compileGoRegexp } from "./regexp.js";
 import { EOF_RUNE, QuoteSyntaxError, Scanner, Token, unquote } from "./scanner.js";

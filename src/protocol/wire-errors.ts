@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type Msg, type MsgHdrs } from "@nats-io/nats-core";
-import { ErrorKind, isErrorKind, PurserError } from "./errdefs.js";
+import { ErrorKind, isErrorKind, PurserError } from "../errors/errdefs.js";
 
 /**
  * The one place errors cross the wire. A failed request is answered with an

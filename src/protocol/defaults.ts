@@ -1,0 +1,9 @@
+/**
+ * Defaults a request may leave out, which client and server must agree on.
+ */
+
+/** The snapshotter used when a request names none (`ctr`'s default is overlayfs; purser ships native). */
+export const defaultSnapshotter = "native";
+
+/** Where clients look for NATS when neither `--server` nor `NATS_URL` says (the embedded server's address). */
+export const defaultNatsUrl = "nats://127.0.0.1:4222";
