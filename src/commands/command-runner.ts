@@ -8,7 +8,7 @@ import { streamName } from "../events/subjects.js";
 import { EventStore, WrongExpectedSequenceError, type AppendResult, type Expectation } from "../events/event-store.js";
 import type { Logger } from "../observability/logger.js";
 import { ProjectionRuntime } from "../projections/runtime.js";
-import type { Append, CommandContext, CommandDefinition, Decision, Reply } from "./command.js";
+import type { Append, CommandContext, CommandDefinition, CommandHandler, Decision, Reply } from "./command.js";
 import { ExclusiveLane, type LaneEntry } from "./exclusive-lane.js";
 import type { Payload } from "./payload.js";
 
@@ -30,6 +30,14 @@ export const systemClock: Clock = { now: () => new Date() };
 /** Conflicts a command absorbs before it answers Unavailable. */
 const maxAttempts = 25;
 
+/** What one attempt came to. */
+type Attempt<R> =
+  | { reply: Reply<R> }
+  /** A refusal on views that lag the log: catch up to this rv and decide again. */
+  | { catchUpTo: number }
+  /** Appends on their way; `first` is the sequence of the first (a lane forgets from there if they fail). */
+  | { sent: Promise<AppendResult[]>; decision: Decision<R>; first: number };
+
 /**
  * Runs a command: read the views → decide → append with OCC → reply with the rv.
  * On an OCC conflict it waits until the views have applied what it raced with,
@@ -47,14 +55,23 @@ export class CommandRunner {
   /** Each namespace's exclusive commands (see {@link ExclusiveLane}). */
   private readonly lanes = new Map<string, ExclusiveLane>();
 
-  async run<P, R>(def: CommandDefinition<P, R>, namespace: string, payload: Payload, meta: CommandMeta): Promise<Reply<R>> {
-    const params = def.parse(payload, namespace);
-    if (!def.exclusive?.(params)) return this.decideAndAppend(def, namespace, params, meta);
+  /** A request's command: its payload parsed (InvalidArgument before anything is read), then {@link execute}. */
+  run<P, R>(def: CommandDefinition<P, R>, namespace: string, payload: Payload, meta: CommandMeta): Promise<Reply<R>> {
+    return this.execute(def, namespace, def.parse(payload, namespace), meta);
+  }
+
+  /**
+   * Runs a command whose parameters are already typed: what in-process
+   * callers use (the content service after its disk work, the unpacker, the
+   * snapshot API), so nothing travels through a payload map.
+   */
+  async execute<P, R>(def: CommandHandler<P, R>, namespace: string, params: P, meta: CommandMeta): Promise<Reply<R>> {
+    if (!def.exclusive?.(params)) return this.attempts(def, namespace, params, meta);
+    let lane = this.lanes.get(namespace);
+    if (!lane) this.lanes.set(namespace, (lane = new ExclusiveLane()));
     // Host effects first, outside the turn: a long copy must not hold up the
     // namespace's other exclusive commands. Deciding again in turn finds the
     // effect done (effects are idempotent); a refusal here is met again there.
-    let lane = this.lanes.get(namespace);
-    if (!lane) this.lanes.set(namespace, (lane = new ExclusiveLane()));
     if (def.beforeAppend) {
       try {
         const ctx = this.context(namespace, meta, lane);
@@ -69,7 +86,7 @@ export class CommandRunner {
     // wasted append and a retry): in this process they take turns per
     // namespace. Other processes and other commands still race them; OCC
     // stays the guard.
-    return this.runInLane(def, namespace, params, meta, lane);
+    return this.attempts(def, namespace, params, meta, lane);
   }
 
   /**
@@ -93,93 +110,17 @@ export class CommandRunner {
   /** The message id a lane decision's first append must follow (the lane's last entry when it decided). */
   private readonly chainBase = new WeakMap<CommandContext, string>();
 
-  private async decideAndAppend<P, R>(def: CommandDefinition<P, R>, namespace: string, params: P, meta: CommandMeta): Promise<Reply<R>> {
-    const subject = def.subject(namespace, params);
-    for (let attempt = 1; ; attempt++) {
-      const ctx = this.context(namespace, meta);
-      const views = ctx.views;
-      const head = views.heads.get(subject);
-      if (head && head.causationId === meta.commandId) {
-        return { rv: head.seq, result: def.replay(ctx, params) };
-      }
-      let decision: Decision<R>;
-      try {
-        decision = def.decide(ctx, params);
-      } catch (err) {
-        await this.runtime.waitFor(namespace, await this.staleRefusal(namespace, ctx, err, attempt));
-        continue;
-      }
-      if (decision.appends.length === 0) {
-        if (decision.error) throw decision.error;
-        return { rv: ctx.appliedRv, result: decision.result };
-      }
-      if (def.beforeAppend) await def.beforeAppend(ctx, params, decision);
-      try {
-        const { seqs, duplicate } = await this.appendAll(namespace, decision.appends, meta);
-        if (duplicate) {
-          // The same command id raced its first run, which appended first: answer as that one did.
-          const rv = seqs[seqs.length - 1]!;
-          await this.runtime.waitFor(namespace, rv);
-          return { rv, result: def.replay(this.context(namespace, meta), params) };
-        }
-        if (decision.error) throw decision.error;
-        return { rv: seqs[seqs.length - 1]!, result: decision.result };
-      } catch (err) {
-        if (!(err instanceof WrongExpectedSequenceError)) throw err;
-        if (attempt >= maxAttempts) {
-          throw unavailable(`${def.resource} ${def.verb}: gave up after ${attempt} concurrent-write conflicts`);
-        }
-        this.log.debug("occ conflict, deciding again", { subject: err.subject, actual: err.actual, attempt });
-        const target = err.actual > 0 ? err.actual : await this.store.lastSequence(namespace);
-        await this.runtime.waitFor(namespace, target);
-      }
-    }
-  }
-
   /**
-   * An exclusive command: decide and send in the namespace's lane, then await
-   * the acks outside it, so the next turn decides while this one's append is
-   * on the wire (see {@link ExclusiveLane}).
+   * The attempt loop, the same for every command: decide (in the lane's turn
+   * for an exclusive command), send, await the acks (outside the turn, so the
+   * next turn decides while this one's append is on the wire), and on an OCC
+   * conflict wait for the views to apply what it raced with and decide again.
    */
-  private async runInLane<P, R>(def: CommandDefinition<P, R>, namespace: string, params: P, meta: CommandMeta, lane: ExclusiveLane): Promise<Reply<R>> {
+  private async attempts<P, R>(def: CommandHandler<P, R>, namespace: string, params: P, meta: CommandMeta, lane?: ExclusiveLane): Promise<Reply<R>> {
     const subject = def.subject(namespace, params);
-    type Step =
-      | { reply: Reply<R> }
-      | { catchUpTo: number }
-      | { sent: Promise<AppendResult[]>; decision: Decision<R>; first: number };
     for (let attempt = 1; ; attempt++) {
-      const step = await lane.turn(async (): Promise<Step> => {
-        // Another writer's event among the lane's pending ones: let the views catch up first.
-        const gap = lane.unapplied(this.runtime.applied(namespace));
-        if ("gapUntil" in gap) await this.runtime.waitFor(namespace, gap.gapUntil);
-        const ctx = this.context(namespace, meta, lane);
-        const head = ctx.views.heads.get(subject);
-        if (head && head.causationId === meta.commandId) return { reply: { rv: head.seq, result: def.replay(ctx, params) } };
-        let decision: Decision<R>;
-        try {
-          decision = def.decide(ctx, params);
-        } catch (err) {
-          return { catchUpTo: await this.staleRefusal(namespace, ctx, err, attempt) };
-        }
-        if (decision.appends.length === 0) {
-          if (decision.error) throw decision.error;
-          return { reply: { rv: ctx.appliedRv, result: decision.result } };
-        }
-        if (def.beforeAppend) await def.beforeAppend(ctx, params, decision);
-        const chained = decision.appends.every((a) => "lastSequence" in a.expect);
-        if (lane.warm && chained) return { ...this.sendChained(namespace, decision.appends, meta, lane, ctx), decision };
-        // The namespace's first append (its stream may not exist yet), or a
-        // decision guarded per object: append and await the acks in turn.
-        try {
-          const { seqs, msgIds, duplicate } = await this.appendAll(namespace, decision.appends, meta);
-          lane.warm = true;
-          if (!duplicate && chained) lane.record(decision.appends.map((a, i) => ({ seq: seqs[i]!, event: a.event, msgId: msgIds[i]! })));
-          return { sent: Promise.resolve(seqs.map((seq, i) => ({ seq, duplicate: duplicate && i === seqs.length - 1 }))), decision, first: seqs[0]! };
-        } catch (err) {
-          if (!(err instanceof WrongExpectedSequenceError)) throw err;
-          return { sent: Promise.reject(err), decision, first: Number.MAX_SAFE_INTEGER };
-        }
-      });
+      const decideOnce = () => this.attempt(def, namespace, params, meta, subject, attempt, lane);
+      const step = lane ? await lane.turn(decideOnce) : await decideOnce();
       if ("reply" in step) return step.reply;
       if ("catchUpTo" in step) {
         await this.runtime.waitFor(namespace, step.catchUpTo);
@@ -187,25 +128,76 @@ export class CommandRunner {
       }
       try {
         const acks = await step.sent;
-        const rv = acks[acks.length - 1]!.seq;
-        if (acks[acks.length - 1]!.duplicate) {
+        const last = acks[acks.length - 1]!;
+        if (last.duplicate) {
           // The same command id raced its first run, which appended first: answer as that one did.
-          lane.fail(step.first);
-          await this.runtime.waitFor(namespace, rv);
-          return { rv, result: def.replay(this.context(namespace, meta), params) };
+          lane?.fail(step.first);
+          await this.runtime.waitFor(namespace, last.seq);
+          return { rv: last.seq, result: def.replay(this.context(namespace, meta), params) };
         }
         if (step.decision.error) throw step.decision.error;
-        return { rv, result: step.decision.result };
+        return { rv: last.seq, result: step.decision.result };
       } catch (err) {
-        lane.fail(step.first);
+        lane?.fail(step.first);
         if (!(err instanceof WrongExpectedSequenceError)) throw err;
         if (attempt >= maxAttempts) {
           throw unavailable(`${def.resource} ${def.verb}: gave up after ${attempt} concurrent-write conflicts`);
         }
-        this.log.debug("occ conflict in lane, deciding again", { subject: err.subject, actual: err.actual, attempt });
+        this.log.debug("occ conflict, deciding again", { subject: err.subject, actual: err.actual, attempt, lane: lane !== undefined });
         const target = err.actual > 0 ? err.actual : await this.store.lastSequence(namespace);
         await this.runtime.waitFor(namespace, target);
       }
+    }
+  }
+
+  /**
+   * One attempt: the reply of an already-applied command id, a refusal to
+   * check against the log, or the decided appends on their way.
+   */
+  private async attempt<P, R>(
+    def: CommandHandler<P, R>,
+    namespace: string,
+    params: P,
+    meta: CommandMeta,
+    subject: string,
+    attempt: number,
+    lane: ExclusiveLane | undefined,
+  ): Promise<Attempt<R>> {
+    if (lane) {
+      // Another writer's event among the lane's pending ones: let the views catch up first.
+      const gap = lane.unapplied(this.runtime.applied(namespace));
+      if ("gapUntil" in gap) await this.runtime.waitFor(namespace, gap.gapUntil);
+    }
+    const ctx = this.context(namespace, meta, lane);
+    const head = ctx.views.heads.get(subject);
+    if (head && head.causationId === meta.commandId) return { reply: { rv: head.seq, result: def.replay(ctx, params) } };
+    let decision: Decision<R>;
+    try {
+      decision = def.decide(ctx, params);
+    } catch (err) {
+      return { catchUpTo: await this.staleRefusal(namespace, ctx, err, attempt) };
+    }
+    if (decision.appends.length === 0) {
+      if (decision.error) throw decision.error;
+      return { reply: { rv: ctx.appliedRv, result: decision.result } };
+    }
+    if (def.beforeAppend) await def.beforeAppend(ctx, params, decision);
+    const chained = lane !== undefined && decision.appends.every((a) => "lastSequence" in a.expect);
+    if (lane?.warm && chained) return { ...this.sendChained(namespace, decision.appends, meta, lane, ctx), decision };
+    // An ordinary command, the namespace's first exclusive append (its stream
+    // may not exist yet), or an exclusive decision guarded per object: append
+    // and await the acks here (in turn, for a lane).
+    try {
+      const { seqs, msgIds, duplicate } = await this.appendAll(namespace, decision.appends, meta);
+      if (lane) {
+        lane.warm = true;
+        if (!duplicate && chained) lane.record(decision.appends.map((a, i) => ({ seq: seqs[i]!, event: a.event, msgId: msgIds[i]! })));
+      }
+      return { sent: Promise.resolve(seqs.map((seq, i) => ({ seq, duplicate: duplicate && i === seqs.length - 1 }))), decision, first: seqs[0]! };
+    } catch (err) {
+      if (!(err instanceof WrongExpectedSequenceError)) throw err;
+      // Nothing of it is in the log, so nothing of a lane's is to be forgotten (first: none).
+      return { sent: Promise.reject(err), decision, first: Number.MAX_SAFE_INTEGER };
     }
   }
 

@@ -42,14 +42,13 @@ export interface Decision<R> {
 }
 
 /**
- * A command: parse the payload, decide from the views, append. `decide` is the
- * only place a resource's rules run; it throws a PurserError to refuse.
+ * A command on typed parameters: decide from the views, append. `decide` is
+ * the only place a resource's rules run; it throws a PurserError to refuse.
+ * In-process callers run it as it is (`CommandRunner.execute`).
  */
-export interface CommandDefinition<P, R> {
+export interface CommandHandler<P, R> {
   readonly resource: string;
   readonly verb: string;
-  /** Payload shape checks (InvalidArgument); runs once, before any read. */
-  parse(payload: Payload, namespace: string): P;
   /**
    * The subject of the object the command changes. When its last event came
    * from the same command id, the command was already applied: the reply is
@@ -74,6 +73,12 @@ export interface CommandDefinition<P, R> {
   exclusive?(params: P): boolean;
   /** The reply of an already-applied command (see {@link subject}). */
   replay(ctx: CommandContext, params: P): R;
+}
+
+/** A command a request can carry: a handler plus the parsing of its payload. */
+export interface CommandDefinition<P, R> extends CommandHandler<P, R> {
+  /** Payload shape checks (InvalidArgument); runs once, before any read. */
+  parse(payload: Payload, namespace: string): P;
 }
 
 /** A query: parse, then read the views (after they reach the caller's minimum rv). */

@@ -6,7 +6,7 @@ import { getContent, getIngest, listContentPage } from "../projections/content.j
 import { parseFilters } from "../filters/index.js";
 import { digestError } from "../validation/digest.js";
 import { quote } from "../validation/identifiers.js";
-import type { Append, CommandContext, CommandDefinition, Decision, QueryDefinition } from "./command.js";
+import type { Append, CommandContext, CommandDefinition, CommandHandler, Decision, QueryDefinition } from "./command.js";
 import { decideContent, type ContentCommand } from "../domain/content.js";
 import { recordInLease, releaseFromLease } from "./context-lease.js";
 import { defaultPageBytes, toListPage, type ListPage, type ListRequest } from "./list-request.js";
@@ -121,15 +121,14 @@ export const deleteContent: CommandDefinition<Extract<ContentCommand, { type: "D
 // --- Commands the content service runs after its disk work -------------------
 
 /**
- * The service builds these commands itself (after its own checks), so their
- * `parse` takes the command as it is.
+ * The content service builds these commands itself, after its own checks and
+ * disk work, and runs them typed (`CommandRunner.execute`): no payload to parse.
  */
 type Internal<T extends ContentCommand["type"]> = Extract<ContentCommand, { type: T }>;
 
-export const startIngest: CommandDefinition<Internal<"StartIngest">, IngestRecord> = {
+export const startIngest: CommandHandler<Internal<"StartIngest">, IngestRecord> = {
   resource: "content",
   verb: "open",
-  parse: (p) => p as unknown as Internal<"StartIngest">,
   subject: (namespace, c) => ingestSubject(namespace, c.ref),
   decide: (ctx, c) => decide(ctx, ctx.lease ? { ...c, lease: ctx.lease } : c) as Decision<IngestRecord>,
   replay(ctx, c) {
@@ -147,10 +146,9 @@ export const startIngest: CommandDefinition<Internal<"StartIngest">, IngestRecor
  */
 export type CommitCommand = Internal<"CommitContent"> & { place?: () => Promise<void> };
 
-export const commitContent: CommandDefinition<CommitCommand, ContentRecord> = {
+export const commitContent: CommandHandler<CommitCommand, ContentRecord> = {
   resource: "content",
   verb: "commit",
-  parse: (p) => p as unknown as CommitCommand,
   subject: (namespace, c) => contentSubject(namespace, c.digest),
   decide: (ctx, c) => decide(ctx, c) as Decision<ContentRecord>,
   async beforeAppend(_ctx, c, decision) {
@@ -163,10 +161,9 @@ export const commitContent: CommandDefinition<CommitCommand, ContentRecord> = {
   },
 };
 
-export const abortIngest: CommandDefinition<Internal<"AbortIngest">, IngestRecord | null> = {
+export const abortIngest: CommandHandler<Internal<"AbortIngest">, IngestRecord | null> = {
   resource: "content",
   verb: "abort",
-  parse: (p) => p as unknown as Internal<"AbortIngest">,
   subject: (namespace, c) => ingestSubject(namespace, c.ref),
   decide(ctx, c) {
     const row = getIngest(ctx.views, ctx.namespace, c.ref);

@@ -6,8 +6,8 @@ import { eventSubject, ObjectKind } from "../events/subjects.js";
 import { parseFilters, type Filter } from "../filters/index.js";
 import { getSnapshot, listSnapshots } from "../projections/snapshots.js";
 import type { Usage } from "../protocol/results.js";
-import { linkParentFiles, type NativeSnapshotter, type ParentCopy } from "../snapshots/native.js";
-import { type Mount } from "../protocol/results.js";
+import type { NativeSnapshotter, ParentCopy } from "../snapshots/native.js";
+import type { Mount } from "../protocol/results.js";
 import type { Snapshotters } from "../snapshots/snapshotters.js";
 import type { Append, CommandContext, CommandDefinition, Decision, QueryDefinition } from "./command.js";
 import { objectExpectation, withImplicitNamespace } from "./namespace-guard.js";
@@ -100,7 +100,8 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
       parent: noNul(optionalString(p, "parent") ?? "", "parent"),
       labels: stringMap(p, "labels"),
       id: newId(),
-      parentCopy: (p as Record<symbol, unknown>)[linkParentFiles] === true ? "link" : "copy",
+      // A request off the wire always copies; the in-process unpacker asks for links (SnapshotService.prepare).
+      parentCopy: "copy",
     }),
     subject: (namespace, c) => snapshotSubject(namespace, c.snapshotter, c.key),
     // With a parent the decision is namespace-wide (decideSnapshot): take turns.

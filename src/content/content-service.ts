@@ -163,7 +163,7 @@ export class ContentService {
           this.blobs.pin((pinned = digest));
           await this.blobs.putBytes(digest, data, blobHolders(this.runtime.views, digest).length > 0);
         };
-        const reply = await this.runner.run(
+        const reply = await this.runner.execute(
           commitContent,
           ns,
           { type: "CommitContent", ref, digest, size: data.length, labels, place, ...(consumed ? { ingestId: consumed.id } : {}) },
@@ -210,7 +210,7 @@ export class ContentService {
           }
         }
         const before = getIngest(this.runtime.views, ns, ref);
-        const reply = await this.runner.run(
+        const reply = await this.runner.execute(
           startIngest,
           ns,
           { type: "StartIngest", ref, id: newIngestId(), expected, total, shared },
@@ -311,7 +311,7 @@ export class ContentService {
       };
       this.blobs.pin(digest);
       try {
-        const reply = await this.runner.run(
+        const reply = await this.runner.execute(
           commitContent,
           ns,
           { type: "CommitContent", ref, digest, size: actualSize, labels, ingestId: w.id, place },
@@ -349,7 +349,7 @@ export class ContentService {
     const ref = refOf(p);
     const key = keyOf(ns, ref);
     return this.serial(key, async () => {
-      const reply = await this.runner.run(abortIngest, ns, { type: "AbortIngest", ref }, commandMeta(msg));
+      const reply = await this.runner.execute(abortIngest, ns, { type: "AbortIngest", ref }, commandMeta(msg));
       const id = reply.result?.id ?? this.writers.get(key)?.id;
       if (id) await this.finishIngest(key, id);
       this.locks.release(key);
@@ -460,7 +460,7 @@ export class ContentService {
   /** A write turned a shared ingest into one with its own bytes: the record says so. */
   private async recordUnshared(ns: string, w: IngestWriter, msg: Msg): Promise<void> {
     const r = w.record;
-    const reply = await this.runner.run(
+    const reply = await this.runner.execute(
       startIngest,
       ns,
       { type: "StartIngest", ref: r.ref, id: r.id, expected: r.expected, total: r.total, shared: false },

@@ -16,7 +16,7 @@ import { SnapshotService } from "../snapshots/snapshot-service.js";
 import { ImageUnpacker } from "../unpack/unpacker.js";
 import type { Projection } from "../projections/projection.js";
 import { replayIntoFreshViews } from "../projections/rebuild.js";
-import { type RebuildProgress } from "../protocol/results.js";
+import type { RebuildProgress } from "../protocol/results.js";
 import { defaultRuntimeOptions, ProjectionRuntime, type RuntimeOptions } from "../projections/runtime.js";
 import {
   currentGeneration,

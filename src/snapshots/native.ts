@@ -7,7 +7,7 @@ import { SnapshotKind, type SnapshotRecord } from "../events/snapshot-events.js"
 import { quote } from "../validation/identifiers.js";
 import { copyTree } from "./copy-tree.js";
 import { diskUsage } from "./disk-usage.js";
-import { type Usage } from "../protocol/results.js";
+import type { Usage } from "../protocol/results.js";
 import type { Mount } from "../protocol/results.js";
 
 /**
@@ -30,17 +30,12 @@ function hasGnuCp(): boolean {
 /**
  * How a prepare fills a child's tree from its parent. `link`: directories
  * copied, files hard-linked (`cp -al`); for the in-process unpacker only
- * ({@link linkParentFiles}), whose layer applier never writes into an
+ * (`SnapshotService.prepare` with `linkParentFiles`: no request off the wire
+ * can ask for it, its parameters are typed), whose layer applier never writes into an
  * existing inode (it unlinks and creates) and which commits the snapshot at
  * once, so the committed parent's files are never changed (docs/unpack.md).
  */
 export type ParentCopy = "copy" | "link";
-
-/**
- * The payload marker of a link clone. A symbol: no request off the wire can
- * carry it, so only in-process callers (SnapshotService) can ask for one.
- */
-export const linkParentFiles: unique symbol = Symbol("purser.linkParentFiles");
 
 /** Copies a parent's tree to a new path (which must not exist), the best way the host offers. */
 export async function copySnapshotTree(src: string, dst: string, strategy: "auto" | "node" | "link" = "auto"): Promise<void> {

@@ -7,9 +7,7 @@ import type { SnapshotRecord } from "../events/snapshot-events.js";
 import type { Logger } from "../observability/logger.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
 import { requireNamespace } from "../server/command-service.js";
-import type { Usage } from "../protocol/results.js";
-import { linkParentFiles } from "./native.js";
-import { type Mount } from "../protocol/results.js";
+import type { Mount, Usage } from "../protocol/results.js";
 import { defaultSnapshotter } from "../protocol/defaults.js";
 import { Snapshotters } from "./snapshotters.js";
 
@@ -85,8 +83,9 @@ export class SnapshotService {
   /** An active snapshot (optionally on a committed parent), and the directory to write its files into. */
   async prepare(namespace: string, key: string, opts: SnapshotCreateOptions = {}): Promise<PreparedSnapshot> {
     const payload: Payload = { key, parent: opts.parent ?? "", labels: opts.labels ?? {} };
-    if (opts.linkParentFiles) (payload as Record<symbol, unknown>)[linkParentFiles] = true;
-    const reply = await this.command<Mount[]>("prepare", namespace, payload, opts);
+    const reply = await this.command<Mount[]>("prepare", namespace, payload, opts, (params) =>
+      opts.linkParentFiles ? { ...(params as object), parentCopy: "link" } : params,
+    );
     return { rv: reply.rv, mounts: reply.result, dir: reply.result[0]!.source };
   }
 
@@ -129,7 +128,14 @@ export class SnapshotService {
     return this.snapshotters.get(s.snapshotter).writableDir(s);
   }
 
-  private command<R>(verb: string, namespace: string, payload: Payload, opts: SnapshotCallOptions): Promise<Reply<R>> {
+  /** Runs the served command of `verb` typed: its payload parsed as a request's, then `adjust`ed by what only in-process callers may ask. */
+  private command<R>(
+    verb: string,
+    namespace: string,
+    payload: Payload,
+    opts: SnapshotCallOptions,
+    adjust: (params: unknown) => unknown = (params) => params,
+  ): Promise<Reply<R>> {
     requireNamespace(namespace);
     const def = this.byVerb.get(verb) as CommandDefinition<unknown, R>;
     const commandId = opts.commandId ?? randomUUID();
@@ -139,7 +145,8 @@ export class SnapshotService {
       actor: opts.actor ?? "purser",
       ...(opts.lease ? { lease: opts.lease } : {}),
     };
-    return this.runner.run(def, namespace, { ...payload, snapshotter: opts.snapshotter ?? defaultSnapshotter }, meta);
+    const params = adjust(def.parse({ ...payload, snapshotter: opts.snapshotter ?? defaultSnapshotter }, namespace));
+    return this.runner.execute(def, namespace, params, meta);
   }
 
   private async query<R>(verb: string, namespace: string, payload: Payload, opts: { snapshotter?: string; minRv?: number }): Promise<R> {
