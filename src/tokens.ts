@@ -13,4 +13,18 @@ export const Tokens = {
   ServiceOptions: Symbol("ServiceOptions"),
   CommandService: Symbol("CommandService"),
   AsOfViews: Symbol("AsOfViews"),
+  /** The process's data directory (views, blobs, ingests, snapshots, scratch views). */
+  DataDir: Symbol("DataDir"),
+  /** Where time-travel views are replayed (`<data>/scratch`). */
+  ScratchDir: Symbol("ScratchDir"),
+  DefinitionEndpoints: Symbol("DefinitionEndpoints"),
+  ViewRebuilder: Symbol("ViewRebuilder"),
+  ContentOptions: Symbol("ContentOptions"),
+  BlobStore: Symbol("BlobStore"),
+  ContentService: Symbol("ContentService"),
+  Snapshotters: Symbol("Snapshotters"),
+  SnapshotService: Symbol("SnapshotService"),
+  ImageUnpacker: Symbol("ImageUnpacker"),
+  GcOptions: Symbol("GcOptions"),
+  GcService: Symbol("GcService"),
 } as const;

@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { constants, promises as fs } from "node:fs";
 import { join } from "node:path";
 import { notFound } from "../errors/errdefs.js";
+import { inject, injectable } from "../di.js";
+import { Tokens } from "../tokens.js";
 
 /**
  * The host's blobs on the local file system (containerd `content/local`):
@@ -18,6 +20,7 @@ import { notFound } from "../errors/errdefs.js";
  * name is removed. Nothing here knows namespaces: which namespace holds which
  * blob is the `content` view.
  */
+@injectable()
 export class BlobStore {
   readonly blobsRoot: string;
   readonly ingestRoot: string;
@@ -44,8 +47,8 @@ export class BlobStore {
   private readonly cleanups = new Set<Promise<void>>();
 
   constructor(
-    dataDir: string,
-    private readonly options: { fsync: boolean },
+    @inject(Tokens.DataDir) dataDir: string,
+    @inject(Tokens.ContentOptions) private readonly options: { fsync: boolean },
   ) {
     this.blobsRoot = join(dataDir, "blobs");
     this.ingestRoot = join(dataDir, "ingest");

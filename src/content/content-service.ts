@@ -1,22 +1,20 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
-import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
-import type { Clock, CommandMeta, CommandRunner } from "../commands/command-runner.js";
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import { CommandRunner, type Clock } from "../commands/command-runner.js";
 import { abortIngest, checkDigest, commitContent, startIngest } from "../commands/content-handlers.js";
 import { contentLabelsContext } from "../domain/content.js";
 import { optionalInteger, optionalString, requiredString, stringList, stringMap, type Payload } from "../commands/payload.js";
 import { failedPrecondition, invalidArgument, isPurserError, notFound, outOfRange } from "../errors/errdefs.js";
 import type { ContentRecord } from "../events/content-events.js";
 import type { StoredEvent } from "../events/envelope.js";
-import type { EventStore } from "../events/event-store.js";
+import { EventStore } from "../events/event-store.js";
 import type { IngestRecord } from "../events/ingest-events.js";
-import { commandEndpointSubject, parseCommandSubject } from "../protocol/subjects.js";
 import type { Logger } from "../observability/logger.js";
 import { blobHolders, getContent, getIngest, ingestAdaptor, ingestsDb, listIngests, type IngestRow } from "../projections/content.js";
 import { parseFilters } from "../filters/index.js";
-import type { ProjectionRuntime } from "../projections/runtime.js";
-import { checkNamespaceToken, RawReply, requireNamespace, type CommandService } from "../server/command-service.js";
-import { RequestHeader } from "../protocol/request-headers.js";
+import { ProjectionRuntime } from "../projections/runtime.js";
+import { EndpointKind, EndpointScope, RawReply, type Endpoint, type EndpointReply, type RequestContext } from "../endpoints/endpoint.js";
 import { quote } from "../validation/identifiers.js";
 import { validateLabels } from "../validation/labels.js";
 import { BlobStore } from "./blob-store.js";
@@ -25,6 +23,8 @@ import { ContentHeader, decodeRefHeader } from "../protocol/content-headers.js";
 import { RefLocks } from "./ref-locks.js";
 import { parseSharingPolicy, SharingPolicy } from "./sharing-policy.js";
 import type { IngestStatus } from "../protocol/results.js";
+import { inject, injectable } from "../di.js";
+import { Tokens } from "../tokens.js";
 
 /** Server-side content settings (`PurserConfig.content`). */
 export interface ContentOptions {
@@ -64,8 +64,8 @@ const replyOverhead = 16 * 1024;
  * The blobs live on this process's disk, so one purser process serves the
  * content of a host (docs/content.md).
  */
+@injectable()
 export class ContentService {
-  readonly blobs: BlobStore;
   private readonly policy: SharingPolicy;
   private readonly locks: RefLocks;
   private readonly writers = new Map<string, IngestWriter>();
@@ -74,43 +74,50 @@ export class ContentService {
   private stopped = false;
 
   constructor(
-    dataDir: string,
-    private readonly options: ContentOptions,
-    private readonly runner: CommandRunner,
-    private readonly runtime: ProjectionRuntime,
-    private readonly store: EventStore,
-    private readonly clock: Clock,
-    private readonly log: Logger,
+    @inject(Tokens.BlobStore) readonly blobs: BlobStore,
+    @inject(Tokens.ContentOptions) private readonly options: ContentOptions,
+    @inject(Tokens.CommandRunner) private readonly runner: CommandRunner,
+    @inject(Tokens.ProjectionRuntime) private readonly runtime: ProjectionRuntime,
+    @inject(Tokens.EventStore) private readonly store: EventStore,
+    @inject(Tokens.Clock) private readonly clock: Clock,
+    @inject(Tokens.Logger) private readonly log: Logger,
   ) {
     this.policy = parseSharingPolicy(options.sharingPolicy);
-    this.blobs = new BlobStore(dataDir, { fsync: options.fsync });
     this.locks = new RefLocks(options.lockTimeoutMs);
   }
 
-  async start(service: CommandService): Promise<void> {
-    await this.blobs.init();
-    const endpoints: Array<[string, (p: Payload, msg: Msg) => Promise<unknown>]> = [
-      ["put", (p, m) => this.put(p, m)],
-      ["open", (p, m) => this.open(p, m)],
-      ["write", (p, m) => this.write(p, m)],
-      ["commit", (p, m) => this.commit(p, m)],
-      ["close", (p, m) => this.close(p, m)],
-      ["abort", (p, m) => this.abort(p, m)],
-      ["status", (p, m) => this.status(p, m)],
-      ["statuses", (p, m) => this.statuses(p, m)],
-      ["read", (p, m) => this.read(p, m)],
+  /**
+   * The content endpoints (`purser.v1.<ns>.content.<verb>`). A chunk to write
+   * is the raw body of its request (src/protocol/content-headers.ts).
+   */
+  endpoints(): Endpoint[] {
+    const endpoint = (verb: string, kind: EndpointKind, run: (ctx: RequestContext, p: Payload) => Promise<EndpointReply>): Endpoint => ({
+      resource: "content",
+      verb,
+      scope: EndpointScope.Namespace,
+      kind,
+      rawBody: verb === "write",
+      run,
+    });
+    return [
+      endpoint("put", EndpointKind.Command, (ctx, p) => this.put(ctx, p)),
+      endpoint("open", EndpointKind.Command, (ctx, p) => this.open(ctx, p)),
+      endpoint("write", EndpointKind.Command, (ctx) => this.write(ctx)),
+      endpoint("commit", EndpointKind.Command, (ctx, p) => this.commit(ctx, p)),
+      endpoint("close", EndpointKind.Command, (ctx, p) => this.close(ctx, p)),
+      endpoint("abort", EndpointKind.Command, (ctx, p) => this.abort(ctx, p)),
+      endpoint("status", EndpointKind.Query, (ctx, p) => this.status(ctx, p)),
+      endpoint("statuses", EndpointKind.Query, (ctx, p) => this.statuses(ctx, p)),
+      endpoint("read", EndpointKind.Query, (ctx, p) => this.read(ctx, p)),
     ];
-    for (const [verb, run] of endpoints) {
-      // A chunk to write is the raw body of its request (src/content/protocol.ts).
-      service.addRawEndpoint(`content-${verb}`, commandEndpointSubject("content", verb), run, { rawRequest: verb === "write" });
-    }
+  }
+
+  async start(): Promise<void> {
+    await this.blobs.init();
     this.runtime.onBatch((events) => this.onApplied(events));
     this.idleTimer = setInterval(() => this.dropIdleWriters(), Math.min(60_000, this.options.idleWriterMs));
     this.idleTimer.unref();
     void this.removeOrphanIngests().catch((err) => this.log.warn("ingest cleanup failed", { err }));
-    // The endpoints' subscriptions reach the server before start() returns, so a
-    // client that saw the server start never meets "no responders".
-    await this.store.nc.flush();
   }
 
   async stop(): Promise<void> {
@@ -129,8 +136,8 @@ export class ContentService {
    * has it) and committed. What the client library does for any blob that fits
    * in one chunk; it never shows up as an active ingest.
    */
-  private put(p: Payload, msg: Msg): Promise<unknown> {
-    const ns = this.namespaceOf(msg);
+  private put(ctx: RequestContext, p: Payload): Promise<EndpointReply> {
+    const ns = ctx.namespace;
     const ref = refOf(p);
     const data = bytesOf(p, "data");
     const expected = expectedOf(p);
@@ -167,7 +174,7 @@ export class ContentService {
           commitContent,
           ns,
           { type: "CommitContent", ref, digest, size: data.length, labels, place, ...(consumed ? { ingestId: consumed.id } : {}) },
-          commandMeta(msg),
+          ctx.meta,
         );
         if (consumed) await this.finishIngest(key, consumed.id);
         return { rv: reply.rv, result: reply.result };
@@ -186,8 +193,8 @@ export class ContentService {
    * session, decides sharing, appends `IngestStarted`, and answers the status
    * (its offset is where the client continues).
    */
-  private open(p: Payload, msg: Msg): Promise<unknown> {
-    const ns = this.namespaceOf(msg);
+  private open(ctx: RequestContext, p: Payload): Promise<EndpointReply> {
+    const ns = ctx.namespace;
     const ref = refOf(p);
     const session = requiredString(p, "session");
     const expected = expectedOf(p);
@@ -214,7 +221,7 @@ export class ContentService {
           startIngest,
           ns,
           { type: "StartIngest", ref, id: newIngestId(), expected, total, shared },
-          commandMeta(msg),
+          ctx.meta,
         );
         if (before && before.id !== reply.result.id) await this.blobs.removeIngest(before.id);
         const writer = await this.adopt(ns, key, reply.result, reply.rv);
@@ -233,9 +240,9 @@ export class ContentService {
    * (`write @N must occur at current offset M`: OutOfRange); offset 0 on an
    * ingest that has bytes starts it over, as containerd's service does.
    */
-  private write(_p: Payload, msg: Msg): Promise<unknown> {
-    const ns = this.namespaceOf(msg);
-    const header = (name: string) => msg.headers?.get(name) ?? "";
+  private write(ctx: RequestContext): Promise<EndpointReply> {
+    const ns = ctx.namespace;
+    const header = (name: string) => ctx.headers?.get(name) ?? "";
     let ref: string;
     try {
       ref = refOf({ ref: decodeRefHeader(header(ContentHeader.Ref)) });
@@ -247,7 +254,7 @@ export class ContentService {
     if (session === "") throw invalidArgument(`${ContentHeader.Session} is required`);
     const offset = Number(header(ContentHeader.Offset) || "0");
     if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`${ContentHeader.Offset} must be a non-negative integer`);
-    const data = msg.data;
+    const data = ctx.body;
     const key = keyOf(ns, ref);
     return this.serial(key, async () => {
       const now = this.nowMs();
@@ -261,7 +268,7 @@ export class ContentService {
         if (w.shared) await w.unshare(this.blobs.blobPath(w.record.expected), now);
         await w.write(data, now);
       }
-      if (wasShared && !w.shared) await this.recordUnshared(ns, w, msg);
+      if (wasShared && !w.shared) await this.recordUnshared(ns, w, ctx);
       return { rv: 0, result: { offset: w.offset } };
     });
   }
@@ -272,8 +279,8 @@ export class ContentService {
    * `ContentCommitted`. A blob the namespace already holds removes the ingest
    * and answers AlreadyExists, as containerd does.
    */
-  private commit(p: Payload, msg: Msg): Promise<unknown> {
-    const ns = this.namespaceOf(msg);
+  private commit(ctx: RequestContext, p: Payload): Promise<EndpointReply> {
+    const ns = ctx.namespace;
     const ref = refOf(p);
     const session = requiredString(p, "session");
     const size = sizeOf(p);
@@ -315,7 +322,7 @@ export class ContentService {
           commitContent,
           ns,
           { type: "CommitContent", ref, digest, size: actualSize, labels, ingestId: w.id, place },
-          commandMeta(msg),
+          ctx.meta,
         );
         await this.finishIngest(key, w.id);
         return { rv: reply.rv, result: reply.result };
@@ -331,8 +338,8 @@ export class ContentService {
   }
 
   /** Lets go of the lock and the open file; the ingest and its bytes stay (containerd's writer Close). */
-  private close(p: Payload, msg: Msg): Promise<unknown> {
-    const ns = this.namespaceOf(msg);
+  private close(ctx: RequestContext, p: Payload): Promise<EndpointReply> {
+    const ns = ctx.namespace;
     const ref = refOf(p);
     const session = requiredString(p, "session");
     const key = keyOf(ns, ref);
@@ -344,12 +351,12 @@ export class ContentService {
   }
 
   /** Aborts an ingest: `IngestAborted`, and its bytes are removed (`reference %v: not found` if none). */
-  private abort(p: Payload, msg: Msg): Promise<unknown> {
-    const ns = this.namespaceOf(msg);
+  private abort(ctx: RequestContext, p: Payload): Promise<EndpointReply> {
+    const ns = ctx.namespace;
     const ref = refOf(p);
     const key = keyOf(ns, ref);
     return this.serial(key, async () => {
-      const reply = await this.runner.execute(abortIngest, ns, { type: "AbortIngest", ref }, commandMeta(msg));
+      const reply = await this.runner.execute(abortIngest, ns, { type: "AbortIngest", ref }, ctx.meta);
       const id = reply.result?.id ?? this.writers.get(key)?.id;
       if (id) await this.finishIngest(key, id);
       this.locks.release(key);
@@ -358,19 +365,19 @@ export class ContentService {
   }
 
   /** containerd `Status`: `reference %v: not found` for an unknown ref. */
-  private async status(p: Payload, msg: Msg): Promise<unknown> {
-    const ns = this.namespaceOf(msg);
+  private async status(ctx: RequestContext, p: Payload): Promise<EndpointReply> {
+    const ns = ctx.namespace;
     const ref = refOf(p);
-    const row = await this.ingestRow(ns, ref, minRvOf(msg));
+    const row = await this.ingestRow(ns, ref, ctx.minRv);
     if (!row) throw notFound(`reference ${ref}`);
     return { rv: this.runtime.applied(ns), result: await this.statusOfRow(ns, row) };
   }
 
   /** containerd `ListStatuses`: the namespace's active ingests, filtered on `ref`. */
-  private async statuses(p: Payload, msg: Msg): Promise<unknown> {
-    const ns = this.namespaceOf(msg);
+  private async statuses(ctx: RequestContext, p: Payload): Promise<EndpointReply> {
+    const ns = ctx.namespace;
     const filter = parseFilters(stringList(p, "filters"));
-    await this.runtime.waitFor(ns, minRvOf(msg));
+    await this.runtime.waitFor(ns, ctx.minRv);
     const rows = listIngests(this.runtime.views, ns).filter((r) => filter.match(ingestAdaptor(r.ref)));
     const result: IngestStatus[] = [];
     for (const row of rows) result.push(await this.statusOfRow(ns, row));
@@ -381,13 +388,13 @@ export class ContentService {
    * One chunk of a blob the namespace holds (`content digest %v: not found`
    * otherwise, even when the host has it: access is per namespace).
    */
-  private async read(p: Payload, msg: Msg): Promise<unknown> {
-    const ns = this.namespaceOf(msg);
+  private async read(ctx: RequestContext, p: Payload): Promise<EndpointReply> {
+    const ns = ctx.namespace;
     const digest = requiredString(p, "digest");
     checkDigest(digest, "read");
     let offset = optionalInteger(p, "offset") ?? 0;
     const size = optionalInteger(p, "size") ?? 0;
-    const record = await this.contentRow(ns, digest, minRvOf(msg));
+    const record = await this.contentRow(ns, digest, ctx.minRv);
     if (!record) throw notFound(`content digest ${digest}`);
     if (offset < 0) offset = 0;
     if (offset > record.size) throw outOfRange(`read past object length ${record.size} bytes`);
@@ -458,13 +465,13 @@ export class ContentService {
   }
 
   /** A write turned a shared ingest into one with its own bytes: the record says so. */
-  private async recordUnshared(ns: string, w: IngestWriter, msg: Msg): Promise<void> {
+  private async recordUnshared(ns: string, w: IngestWriter, ctx: RequestContext): Promise<void> {
     const r = w.record;
     const reply = await this.runner.execute(
       startIngest,
       ns,
       { type: "StartIngest", ref: r.ref, id: r.id, expected: r.expected, total: r.total, shared: false },
-      { ...commandMeta(msg), commandId: randomUUID() },
+      { ...ctx.meta, commandId: randomUUID() },
     );
     w.record = reply.result;
     w.openedRv = reply.rv;
@@ -583,13 +590,6 @@ export class ContentService {
 
   // --- requests ------------------------------------------------------------------
 
-  private namespaceOf(msg: Msg): string {
-    checkNamespaceToken(msg.subject);
-    const ns = parseCommandSubject(msg.subject)?.namespace ?? "";
-    requireNamespace(ns);
-    return ns;
-  }
-
   private nowMs(): number {
     return this.clock.now().getTime();
   }
@@ -640,26 +640,4 @@ function bytesOf(p: Payload, field: string): Uint8Array {
   if (v === undefined || v === null) return new Uint8Array(0);
   if (!(v instanceof Uint8Array)) throw invalidArgument(`request field ${JSON.stringify(field)} must be binary`);
   return v;
-}
-
-function minRvOf(msg: Msg): number {
-  const value = msg.headers?.get(RequestHeader.MinRv) ?? "";
-  const rv = value === "" ? 0 : Number(value);
-  if (!Number.isSafeInteger(rv) || rv < 0) throw invalidArgument(`${RequestHeader.MinRv} must be a non-negative integer`);
-  return rv;
-}
-
-function commandMeta(msg: Msg): CommandMeta {
-  const h = msg.headers;
-  const get = (name: string) => {
-    const v = h?.get(name);
-    return v === undefined || v === "" ? undefined : v;
-  };
-  const commandId = get(RequestHeader.CommandId) ?? randomUUID();
-  return {
-    commandId,
-    correlationId: get(RequestHeader.CorrelationId) ?? commandId,
-    actor: get(RequestHeader.Actor) ?? "anonymous",
-    lease: get(RequestHeader.Lease),
-  };
 }

@@ -4,18 +4,21 @@ import type { BlobStore } from "../content/blob-store.js";
 import { invalidArgument, isPurserError, notFound, unavailable } from "../errors/errdefs.js";
 import type { DomainEvent } from "../events/catalog.js";
 import type { StoredEvent } from "../events/envelope.js";
-import type { EventStore } from "../events/event-store.js";
-import { globalSubject } from "../protocol/subjects.js";
+import type { EventStore, EventStoreOptions } from "../events/event-store.js";
 import type { Logger } from "../observability/logger.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
-import { requireNamespace, type CommandService } from "../server/command-service.js";
+import { EndpointKind, EndpointScope, type Endpoint } from "../endpoints/endpoint.js";
+import { requireNamespace } from "../validation/namespace.js";
 import type { NativeSnapshotter } from "../snapshots/native.js";
 import { digestError } from "../validation/digest.js";
 import { GarbageCollector, gcActor, replyOf } from "./collector.js";
-import { type CollectResult, type Why } from "../protocol/results.js";
+import type { CollectResult, Why } from "../protocol/results.js";
 import { GcLock } from "./gc-lock.js";
 import { ResourceType } from "./model.js";
 import { defaultSchedulerConfig, GcScheduler, type CollectionStats, type SchedulerConfig } from "./scheduler.js";
+import { inject, injectable } from "../di.js";
+import type { Snapshotters } from "../snapshots/snapshotters.js";
+import { Tokens } from "../tokens.js";
 
 /** The collector's settings (`PurserConfig.gc`; `purser serve --gc-…`). */
 export interface GcOptions extends SchedulerConfig {
@@ -71,6 +74,7 @@ interface Stats extends CollectionStats {
  * `purser.v1._global.gc.collect` and `purser.v1._global.gc.why`
  * (docs/gc.md, docs/protocol.md).
  */
+@injectable()
 export class GcService {
   readonly collector: GarbageCollector;
   readonly scheduler: GcScheduler;
@@ -80,20 +84,22 @@ export class GcService {
   private cleanupTimer?: NodeJS.Timeout;
   private stopped = false;
 
+  private readonly snapshotters: () => readonly NativeSnapshotter[];
+
   constructor(
-    dataDir: string,
-    readonly options: GcOptions,
-    private readonly store: EventStore,
-    private readonly runtime: ProjectionRuntime,
-    blobs: BlobStore,
-    private readonly snapshotters: () => readonly NativeSnapshotter[],
-    clock: Clock,
-    private readonly log: Logger,
-    replicas: number,
-    duplicateWindowMs: number,
+    @inject(Tokens.DataDir) dataDir: string,
+    @inject(Tokens.GcOptions) readonly options: GcOptions,
+    @inject(Tokens.EventStore) store: EventStore,
+    @inject(Tokens.ProjectionRuntime) private readonly runtime: ProjectionRuntime,
+    @inject(Tokens.BlobStore) blobs: BlobStore,
+    @inject(Tokens.Snapshotters) snapshotters: Snapshotters,
+    @inject(Tokens.Clock) clock: Clock,
+    @inject(Tokens.Logger) private readonly log: Logger,
+    @inject(Tokens.EventStoreOptions) { replicas, duplicateWindowMs }: EventStoreOptions,
   ) {
+    this.snapshotters = () => snapshotters.all();
     const lock = new GcLock(store.nc, `${options.hostId}:${process.pid}:${dataDir}`, options.lockTtlMs, Date.now, replicas);
-    this.collector = new GarbageCollector(dataDir, store, runtime, blobs, snapshotters, lock, () => clock.now(), log, {
+    this.collector = new GarbageCollector(dataDir, store, runtime, blobs, this.snapshotters, lock, () => clock.now(), log, {
       hostId: options.hostId,
       maxAttempts: options.maxAttempts,
       lockWaitMs: options.lockWaitMs,
@@ -120,11 +126,17 @@ export class GcService {
     });
   }
 
-  async start(service: CommandService): Promise<void> {
+  /** `purser.v1._global.gc.{collect,why}` (docs/protocol.md). */
+  endpoints(): Endpoint[] {
+    return [
+      { resource: "gc", verb: "collect", scope: EndpointScope.Global, kind: EndpointKind.System, run: (_ctx, p) => this.collect(p) },
+      { resource: "gc", verb: "why", scope: EndpointScope.Global, kind: EndpointKind.System, run: (_ctx, p) => this.why(p) },
+    ];
+  }
+
+  async start(): Promise<void> {
     await this.collector.restoreTrash();
     this.runtime.onBatch((events) => this.onApplied(events));
-    service.addRawEndpoint("gc-collect", globalSubject("gc", "collect"), (p) => this.collect(p));
-    service.addRawEndpoint("gc-why", globalSubject("gc", "why"), (p) => this.why(p));
     this.scheduler.start();
   }
 

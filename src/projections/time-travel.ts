@@ -8,6 +8,8 @@ import type { Logger } from "../observability/logger.js";
 import { applyBatch } from "./apply-batch.js";
 import type { Projection } from "./projection.js";
 import { ViewStore } from "./view-store.js";
+import { inject, injectable } from "../di.js";
+import { Tokens } from "../tokens.js";
 
 /**
  * Time travel: the views as they were at an rv (of one namespace) or at a
@@ -84,16 +86,18 @@ export async function replayAsOf(
  * the log, so a user paging through history does it once. Entries live 30 s;
  * at most `capacity` are kept.
  */
+@injectable()
 export class AsOfViews {
   private readonly entries = new Map<string, { at: number; built: Promise<{ views: ViewStore; rvs: Record<string, number>; dir: string }> }>();
+  /** Views kept at once, and for how long: paging through one moment of history replays once. */
+  private readonly capacity = 4;
+  private readonly ttlMs = 30_000;
 
   constructor(
-    private readonly store: EventStore,
-    private readonly projections: () => readonly Projection[],
-    private readonly scratchDir: string,
-    private readonly log: Logger,
-    private readonly capacity = 4,
-    private readonly ttlMs = 30_000,
+    @inject(Tokens.EventStore) private readonly store: EventStore,
+    @inject(Tokens.Projections) private readonly projections: readonly Projection[],
+    @inject(Tokens.ScratchDir) private readonly scratchDir: string,
+    @inject(Tokens.Logger) private readonly log: Logger,
   ) {}
 
   async get(namespaces: readonly string[], asOf: AsOf): Promise<{ views: ViewStore; rvs: Record<string, number> }> {
@@ -106,7 +110,7 @@ export class AsOfViews {
       const dir = mkdtempSync(join(this.scratchDir, "as-of-"));
       entry = {
         at: now,
-        built: replayAsOf(this.store, this.projections(), dir, namespaces, asOf, this.log).then((r) => ({ ...r, dir })),
+        built: replayAsOf(this.store, this.projections, dir, namespaces, asOf, this.log).then((r) => ({ ...r, dir })),
       };
       entry.built.catch(() => this.entries.delete(key));
       this.entries.set(key, entry);

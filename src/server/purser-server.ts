@@ -1,36 +1,28 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { encode } from "@msgpack/msgpack";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { container as rootContainer } from "../di.js";
 import { systemClock, type Clock, CommandRunner } from "../commands/command-runner.js";
 import { ContentService, defaultContentOptions, type ContentOptions } from "../content/content-service.js";
 import { parseSharingPolicy } from "../content/sharing-policy.js";
+import { DefinitionEndpoints, type ServiceOptions } from "../endpoints/definition-endpoints.js";
 import { EventStore, defaultEventStoreOptions, type EventStoreOptions } from "../events/event-store.js";
-import { globalSubject } from "../protocol/subjects.js";
 import { defaultGcOptions, GcService, type GcOptions } from "../gc/gc-service.js";
 import type { Logger } from "../observability/logger.js";
-import { SnapshotService } from "../snapshots/snapshot-service.js";
-import { ImageUnpacker } from "../unpack/unpacker.js";
 import type { Projection } from "../projections/projection.js";
-import { replayIntoFreshViews } from "../projections/rebuild.js";
 import type { RebuildProgress } from "../protocol/results.js";
 import { defaultRuntimeOptions, ProjectionRuntime, type RuntimeOptions } from "../projections/runtime.js";
-import {
-  currentGeneration,
-  generationPath,
-  nextGeneration,
-  removeGeneration,
-  setCurrentGeneration,
-} from "../projections/view-generations.js";
 import { AsOfViews } from "../projections/time-travel.js";
-import { ViewStore, ViewStoreHolder } from "../projections/view-store.js";
-import { closeGenerationSafely, openGenerationSafely, removeMarker } from "../projections/view-durability.js";
+import { ViewRebuilder } from "../projections/view-rebuilder.js";
+import { ViewStoreHolder } from "../projections/view-store.js";
+import { BlobStore } from "../content/blob-store.js";
+import { SnapshotService } from "../snapshots/snapshot-service.js";
+import { Snapshotters } from "../snapshots/snapshotters.js";
 import { Tokens } from "../tokens.js";
-import { CommandService, type ServiceOptions } from "./command-service.js";
-import { RequestHeader } from "../protocol/request-headers.js";
+import { ImageUnpacker } from "../unpack/unpacker.js";
+import { CommandService } from "./command-service.js";
 import { commands, projections, queries } from "./resources.js";
 
 export interface PurserConfig {
@@ -50,17 +42,14 @@ export interface PurserConfig {
   gc?: Partial<GcOptions>;
 }
 
-/** A running purser process: the one composition root wires everything here. */
+/**
+ * A running purser process, and the one composition root: the configuration
+ * and the two things made by hand (the NATS connection, the serving view
+ * generation) are registered as values, every service is a tsyringe
+ * singleton built from them, and `start` brings them up in order and mounts
+ * their endpoints (docs/architecture.md).
+ */
 export class PurserServer {
-  /** The snapshotters and the in-process snapshot API (unpacking uses it: docs/snapshots.md). */
-  snapshots!: SnapshotService;
-  /** Unpacks images into snapshot chains (`images.unpack`: docs/unpack.md). */
-  unpacker!: ImageUnpacker;
-  /** The content plane: blobs on this host's disk, ingests, and their endpoints. */
-  content!: ContentService;
-  /** The garbage collector (docs/gc.md). */
-  gc!: GcService;
-
   private constructor(
     readonly nc: NatsConnection,
     readonly store: EventStore,
@@ -68,7 +57,15 @@ export class PurserServer {
     readonly holder: ViewStoreHolder,
     readonly service: CommandService,
     readonly projections: readonly Projection[],
-    private readonly config: PurserConfig,
+    /** The snapshotters and the in-process snapshot API (unpacking uses it: docs/snapshots.md). */
+    readonly snapshots: SnapshotService,
+    /** Unpacks images into snapshot chains (`images.unpack`: docs/unpack.md). */
+    readonly unpacker: ImageUnpacker,
+    /** The content plane: blobs on this host's disk, ingests, and their endpoints. */
+    readonly content: ContentService,
+    /** The garbage collector (docs/gc.md). */
+    readonly gc: GcService,
+    private readonly views: ViewRebuilder,
     private readonly asOfViews: AsOfViews,
   ) {}
 
@@ -79,119 +76,80 @@ export class PurserServer {
     // captures) per request "in case it times out", measured at ~10% of the
     // CPU of a command; our timeouts say what timed out without them.
     const nc = await connect({ servers: config.natsUrl, name: "purser-server", maxReconnectAttempts: -1, noAsyncTraces: true });
-    const generation = openGenerationSafely(config.dataDir, config.log);
-    const holder = new ViewStoreHolder(ViewStore.open(generationPath(config.dataDir, generation)));
-    const allProjections = [...projections, ...(config.extraProjections ?? [])];
+    const scratch = join(config.dataDir, "scratch");
+    mkdirSync(scratch, { recursive: true });
 
     const c = rootContainer.createChildContainer();
     c.register(Tokens.NatsConnection, { useValue: nc });
-    c.register(Tokens.EventStoreOptions, { useValue: { ...defaultEventStoreOptions, ...config.eventStore } });
-    c.register(Tokens.ViewStoreHolder, { useValue: holder });
-    c.register(Tokens.Projections, { useValue: allProjections });
-    c.register(Tokens.RuntimeOptions, { useValue: { ...defaultRuntimeOptions, ...config.runtime } });
-    c.register(Tokens.Clock, { useValue: config.clock ?? systemClock });
+    c.register(Tokens.DataDir, { useValue: config.dataDir });
+    c.register(Tokens.ScratchDir, { useValue: scratch });
     c.register(Tokens.Logger, { useValue: config.log });
+    c.register(Tokens.Clock, { useValue: config.clock ?? systemClock });
+    c.register(Tokens.EventStoreOptions, { useValue: { ...defaultEventStoreOptions, ...config.eventStore } });
+    c.register(Tokens.RuntimeOptions, { useValue: { ...defaultRuntimeOptions, ...config.runtime } });
     c.register(Tokens.ServiceOptions, { useValue: { minRvTimeoutMs: 5000, ...config.service } });
+    c.register(Tokens.ContentOptions, { useValue: contentOptions });
+    c.register(Tokens.GcOptions, { useValue: { ...defaultGcOptions, hostId: hostname(), ...config.gc } });
+    c.register(Tokens.Projections, { useValue: [...projections, ...(config.extraProjections ?? [])] });
+    c.register(Tokens.ViewStoreHolder, { useValue: new ViewStoreHolder(ViewRebuilder.openCurrent(config.dataDir, config.log)) });
     c.registerSingleton(Tokens.EventStore, EventStore);
-    const scratch = join(config.dataDir, "scratch");
-    mkdirSync(scratch, { recursive: true });
-    const asOfViews = new AsOfViews(c.resolve<EventStore>(Tokens.EventStore), () => allProjections, scratch, config.log);
-    c.register(Tokens.AsOfViews, { useValue: asOfViews });
+    c.registerSingleton(Tokens.AsOfViews, AsOfViews);
     c.registerSingleton(Tokens.ProjectionRuntime, ProjectionRuntime);
+    c.registerSingleton(Tokens.ViewRebuilder, ViewRebuilder);
     c.registerSingleton(Tokens.CommandRunner, CommandRunner);
+    c.registerSingleton(Tokens.DefinitionEndpoints, DefinitionEndpoints);
     c.registerSingleton(Tokens.CommandService, CommandService);
+    c.registerSingleton(Tokens.BlobStore, BlobStore);
+    c.registerSingleton(Tokens.ContentService, ContentService);
+    c.registerSingleton(Tokens.Snapshotters, Snapshotters);
+    c.registerSingleton(Tokens.SnapshotService, SnapshotService);
+    c.registerSingleton(Tokens.ImageUnpacker, ImageUnpacker);
+    c.registerSingleton(Tokens.GcService, GcService);
 
     const server = new PurserServer(
       nc,
-      c.resolve<EventStore>(Tokens.EventStore),
-      c.resolve<ProjectionRuntime>(Tokens.ProjectionRuntime),
-      holder,
-      c.resolve<CommandService>(Tokens.CommandService),
-      allProjections,
-      config,
-      asOfViews,
+      c.resolve(Tokens.EventStore),
+      c.resolve(Tokens.ProjectionRuntime),
+      c.resolve(Tokens.ViewStoreHolder),
+      c.resolve(Tokens.CommandService),
+      c.resolve(Tokens.Projections),
+      c.resolve(Tokens.SnapshotService),
+      c.resolve(Tokens.ImageUnpacker),
+      c.resolve(Tokens.ContentService),
+      c.resolve(Tokens.GcService),
+      c.resolve(Tokens.ViewRebuilder),
+      c.resolve(Tokens.AsOfViews),
     );
-    server.content = new ContentService(
-      config.dataDir,
-      contentOptions,
-      c.resolve<CommandRunner>(Tokens.CommandRunner),
-      server.runtime,
-      server.store,
-      config.clock ?? systemClock,
-      config.log,
-    );
-    server.snapshots = new SnapshotService(config.dataDir, c.resolve<CommandRunner>(Tokens.CommandRunner), server.runtime, config.log);
+    const definitions = c.resolve<DefinitionEndpoints>(Tokens.DefinitionEndpoints);
     await server.snapshots.start();
     // Serve first: with many streams the views replay for a while, and commands
     // are safe meanwhile (refusals wait for the views; acceptances carry OCC).
-    await server.service.start([...commands, ...server.snapshots.commands], [...queries, ...server.snapshots.queries]);
+    await server.service.start();
+    server.service.mount([...commands.map((d) => definitions.command(d)), ...queries.map((d) => definitions.query(d)), ...server.snapshots.endpoints()]);
     await server.runtime.start();
-    await server.content.start(server.service);
-    const eventStoreOptions = { ...defaultEventStoreOptions, ...config.eventStore };
-    server.gc = new GcService(
-      config.dataDir,
-      { ...defaultGcOptions, hostId: hostname(), ...config.gc },
-      server.store,
-      server.runtime,
-      server.content.blobs,
-      () => server.snapshots.snapshotters.all(),
-      config.clock ?? systemClock,
-      config.log,
-      eventStoreOptions.replicas,
-      eventStoreOptions.duplicateWindowMs,
-    );
-    await server.gc.start(server.service);
-    server.unpacker = new ImageUnpacker(c.resolve<CommandRunner>(Tokens.CommandRunner), server.runtime, server.store, server.content.blobs, server.snapshots, config.log);
-    server.unpacker.start(server.service);
-    server.service.addRawEndpoint("system-rebuild", globalSubject("system", "rebuild"), async (_payload, msg) => {
-      const progressSubject = msg.headers?.get(RequestHeader.ProgressSubject);
-      const result = await server.rebuild((p) => {
-        if (progressSubject) nc.publish(progressSubject, encode(p));
-      });
-      return { rv: 0, result };
-    });
+    await server.content.start();
+    server.service.mount(server.content.endpoints());
+    await server.gc.start();
+    server.service.mount([...server.gc.endpoints(), ...server.unpacker.endpoints(), ...server.views.endpoints()]);
     // Every endpoint's subscription is on the server before start() returns:
     // a client connected elsewhere may send at once (tests restart and ask).
     await nc.flush();
     return server;
   }
 
-  /**
-   * Replays the log into the next view generation while the current one serves,
-   * then swaps it in: the live runtime stops, the holder switches, and the
-   * runtime resumes from the new generation's checkpoints (catching up whatever
-   * arrived during the replay).
-   */
-  async rebuild(onProgress?: (p: RebuildProgress) => void): Promise<{ generation: string; events: number }> {
-    const dataDir = this.config.dataDir;
-    const previous = currentGeneration(dataDir);
-    const next = nextGeneration(dataDir);
-    let events = 0;
-    const fresh = await replayIntoFreshViews(this.store, this.projections, generationPath(dataDir, next), this.config.log, (p) => {
-      events = p.events;
-      onProgress?.(p);
-    });
-    await this.runtime.stop();
-    const old = this.holder.swap(fresh);
-    setCurrentGeneration(dataDir, next);
-    openGenerationSafely(dataDir, this.config.log);
-    await this.runtime.start();
-    await old.close();
-    removeGeneration(dataDir, previous);
-    removeMarker(dataDir, previous);
-    this.config.log.info("views rebuilt", { generation: next, events });
-    return { generation: next, events };
+  /** Replays the log into fresh views and swaps them in (ViewRebuilder). */
+  rebuild(onProgress?: (p: RebuildProgress) => void): Promise<{ generation: string; events: number }> {
+    return this.views.rebuild(onProgress);
   }
 
   async stop(): Promise<void> {
     await this.service.stop();
-    await this.gc?.stop();
+    await this.gc.stop();
     await this.unpacker.stop();
     await this.content.stop();
     await this.runtime.stop();
     await this.asOfViews.close();
     await this.nc.drain().catch(() => {});
-    await this.holder.current.close();
-    closeGenerationSafely(this.config.dataDir, currentGeneration(this.config.dataDir));
+    await this.views.close();
   }
 }

@@ -1,15 +1,19 @@
 import { randomUUID } from "node:crypto";
 import type { CommandDefinition, QueryDefinition, Reply } from "../commands/command.js";
-import type { CommandMeta, CommandRunner } from "../commands/command-runner.js";
+import { CommandRunner, type CommandMeta } from "../commands/command-runner.js";
 import type { Payload } from "../commands/payload.js";
 import { snapshotResources } from "../commands/snapshot-handlers.js";
 import type { SnapshotRecord } from "../events/snapshot-events.js";
 import type { Logger } from "../observability/logger.js";
-import type { ProjectionRuntime } from "../projections/runtime.js";
-import { requireNamespace } from "../server/command-service.js";
+import { ProjectionRuntime } from "../projections/runtime.js";
+import { requireNamespace } from "../validation/namespace.js";
 import type { Mount, Usage } from "../protocol/results.js";
 import { defaultSnapshotter } from "../protocol/defaults.js";
 import { Snapshotters } from "./snapshotters.js";
+import { inject, injectable } from "../di.js";
+import { DefinitionEndpoints } from "../endpoints/definition-endpoints.js";
+import type { Endpoint } from "../endpoints/endpoint.js";
+import { Tokens } from "../tokens.js";
 
 /** Who runs an in-process snapshot command, and under which lease. */
 export interface SnapshotCallOptions {
@@ -54,23 +58,28 @@ export interface PreparedSnapshot {
  * await snapshots.commit(ns, chainId, key, { lease, labels });
  * ```
  */
+@injectable()
 export class SnapshotService {
-  readonly snapshotters: Snapshotters;
-  readonly commands: CommandDefinition<any, any>[];
-  readonly queries: QueryDefinition<any, any>[];
+  private readonly commands: CommandDefinition<any, any>[];
+  private readonly queries: QueryDefinition<any, any>[];
   private readonly byVerb = new Map<string, CommandDefinition<any, any> | QueryDefinition<any, any>>();
 
   constructor(
-    dataDir: string,
-    private readonly runner: CommandRunner,
-    private readonly runtime: ProjectionRuntime,
-    private readonly log: Logger,
+    @inject(Tokens.Snapshotters) readonly snapshotters: Snapshotters,
+    @inject(Tokens.CommandRunner) private readonly runner: CommandRunner,
+    @inject(Tokens.ProjectionRuntime) private readonly runtime: ProjectionRuntime,
+    @inject(Tokens.Logger) private readonly log: Logger,
+    @inject(Tokens.DefinitionEndpoints) private readonly definitions: DefinitionEndpoints,
   ) {
-    this.snapshotters = new Snapshotters(dataDir);
     const { commands, queries } = snapshotResources(this.snapshotters);
     this.commands = commands;
     this.queries = queries;
     for (const def of [...commands, ...queries]) this.byVerb.set(def.verb, def);
+  }
+
+  /** `purser.v1.<ns>.snapshots.<verb>` (docs/snapshots.md). */
+  endpoints(): Endpoint[] {
+    return [...this.commands.map((d) => this.definitions.command(d)), ...this.queries.map((d) => this.definitions.query(d))];
   }
 
   /** Clears trees a previous run left half-copied (the data directory is this process's alone). */

@@ -1,15 +1,18 @@
 import { invalidArgument } from "../errors/errdefs.js";
 import { NativeSnapshotter } from "./native.js";
+import { inject, injectable } from "../di.js";
+import { Tokens } from "../tokens.js";
 
 
 /**
  * The snapshotters this process serves, by name (containerd's snapshots
  * service keeps one map of them). purser has one backend, `native`.
  */
+@injectable()
 export class Snapshotters {
   private readonly byName = new Map<string, NativeSnapshotter>();
 
-  constructor(dataDir: string) {
+  constructor(@inject(Tokens.DataDir) dataDir: string) {
     const native = new NativeSnapshotter(dataDir);
     this.byName.set(native.name, native);
   }

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
-import type { Msg } from "@nats-io/nats-core";
 import type { CommandMeta, CommandRunner } from "../commands/command-runner.js";
 import type { CommandDefinition } from "../commands/command.js";
 import { updateContent } from "../commands/content-handlers.js";
@@ -11,7 +10,6 @@ import { optionalString, type Payload } from "../commands/payload.js";
 import type { BlobStore } from "../content/blob-store.js";
 import { failedPrecondition, invalidArgument, isPurserError, notFound, notImplemented, PurserError, unknownError } from "../errors/errdefs.js";
 import type { EventStore } from "../events/event-store.js";
-import { commandEndpointSubject, parseCommandSubject } from "../protocol/subjects.js";
 import { maxJsonBlob, parseConfig, type Descriptor } from "../oci/descriptor.js";
 import { LabelUncompressed } from "../oci/gc-labels.js";
 import { chainId, resolveManifest, type BlobSource } from "../oci/image-walk.js";
@@ -22,8 +20,8 @@ import { getContent } from "../projections/content.js";
 import { getImage } from "../projections/images.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
 import { getSnapshot } from "../projections/snapshots.js";
-import { checkNamespaceToken, requireNamespace, type CommandService } from "../server/command-service.js";
-import { RequestHeader } from "../protocol/request-headers.js";
+import { EndpointKind, EndpointScope, type Endpoint, type RequestContext } from "../endpoints/endpoint.js";
+import { requireNamespace } from "../validation/namespace.js";
 import type { SnapshotCallOptions, SnapshotService } from "../snapshots/snapshot-service.js";
 import { defaultSnapshotter } from "../protocol/defaults.js";
 import { digestError } from "../validation/digest.js";
@@ -31,6 +29,8 @@ import { quote } from "../validation/identifiers.js";
 import { DiffIdMismatchError, type LayerResult } from "./apply-layer.js";
 import { LayerApplier } from "./layer-applier.js";
 import type { UnpackResult } from "../protocol/results.js";
+import { inject, injectable } from "../di.js";
+import { Tokens } from "../tokens.js";
 
 /** containerd's label on an image config naming the top snapshot of its unpacked layers, per snapshotter. */
 export function snapshotGcLabel(snapshotter: string): string {
@@ -69,22 +69,24 @@ export interface UnpackOptions {
  * Served on `purser.v1.<ns>.images.unpack` `{name, snapshotter?, platform?}`
  * → `{rv, result: UnpackResult}` (docs/unpack.md).
  */
+@injectable()
 export class ImageUnpacker {
   private readonly applier = new LayerApplier();
   /** Chains being built in this process, so two unpacks of one image apply each layer once. */
   private readonly inflight = new Map<string, Promise<unknown>>();
 
   constructor(
-    private readonly runner: CommandRunner,
-    private readonly runtime: ProjectionRuntime,
-    private readonly store: EventStore,
-    private readonly blobs: BlobStore,
-    private readonly snapshots: SnapshotService,
-    private readonly log: Logger,
+    @inject(Tokens.CommandRunner) private readonly runner: CommandRunner,
+    @inject(Tokens.ProjectionRuntime) private readonly runtime: ProjectionRuntime,
+    @inject(Tokens.EventStore) private readonly store: EventStore,
+    @inject(Tokens.BlobStore) private readonly blobs: BlobStore,
+    @inject(Tokens.SnapshotService) private readonly snapshots: SnapshotService,
+    @inject(Tokens.Logger) private readonly log: Logger,
   ) {}
 
-  start(service: CommandService): void {
-    service.addRawEndpoint("images-unpack", commandEndpointSubject("images", "unpack"), (p, msg) => this.serve(p, msg));
+  /** `purser.v1.<ns>.images.unpack` (docs/protocol.md). */
+  endpoints(): Endpoint[] {
+    return [{ resource: "images", verb: "unpack", scope: EndpointScope.Namespace, kind: EndpointKind.Command, run: (ctx, p) => this.serve(ctx, p) }];
   }
 
   async stop(): Promise<void> {
@@ -92,20 +94,13 @@ export class ImageUnpacker {
     await this.applier.close();
   }
 
-  private async serve(p: Payload, msg: Msg): Promise<{ rv: number; result: UnpackResult }> {
-    checkNamespaceToken(msg.subject);
-    const ns = parseCommandSubject(msg.subject)?.namespace ?? "";
-    const h = msg.headers;
-    const get = (name: string) => {
-      const v = h?.get(name);
-      return v === undefined || v === "" ? undefined : v;
-    };
-    const commandId = get(RequestHeader.CommandId) ?? randomUUID();
-    return this.unpack(ns, optionalString(p, "name") ?? "", {
+  private serve(ctx: RequestContext, p: Payload): Promise<{ rv: number; result: UnpackResult }> {
+    const { lease, ...meta } = ctx.meta;
+    return this.unpack(ctx.namespace, optionalString(p, "name") ?? "", {
       snapshotter: optionalString(p, "snapshotter") ?? defaultSnapshotter,
       platform: optionalString(p, "platform") || undefined,
-      lease: get(RequestHeader.Lease),
-      meta: { commandId, correlationId: get(RequestHeader.CorrelationId) ?? commandId, actor: get(RequestHeader.Actor) ?? "anonymous" },
+      lease,
+      meta,
     });
   }
 

@@ -1,0 +1,84 @@
+import { inject, injectable } from "../di.js";
+import { EndpointKind, EndpointScope, type Endpoint } from "../endpoints/endpoint.js";
+import { EventStore } from "../events/event-store.js";
+import type { Logger } from "../observability/logger.js";
+import type { RebuildProgress } from "../protocol/results.js";
+import { Tokens } from "../tokens.js";
+import type { Projection } from "./projection.js";
+import { replayIntoFreshViews } from "./rebuild.js";
+import { ProjectionRuntime } from "./runtime.js";
+import { closeGenerationSafely, openGenerationSafely, removeMarker } from "./view-durability.js";
+import { currentGeneration, generationPath, nextGeneration, removeGeneration, setCurrentGeneration } from "./view-generations.js";
+import { ViewStore, ViewStoreHolder } from "./view-store.js";
+
+/**
+ * The view generations of one process (docs/lmdb.md): the one that serves,
+ * opened at start, and `purser rebuild` (`purser.v1._global.system.rebuild`),
+ * which replays the log into the next generation while the current one
+ * serves, then swaps it in.
+ */
+@injectable()
+export class ViewRebuilder {
+  constructor(
+    @inject(Tokens.DataDir) private readonly dataDir: string,
+    @inject(Tokens.EventStore) private readonly store: EventStore,
+    @inject(Tokens.Projections) private readonly projections: readonly Projection[],
+    @inject(Tokens.ProjectionRuntime) private readonly runtime: ProjectionRuntime,
+    @inject(Tokens.ViewStoreHolder) private readonly holder: ViewStoreHolder,
+    @inject(Tokens.Logger) private readonly log: Logger,
+  ) {}
+
+  /**
+   * The generation to serve from, opened (a generation left open by another
+   * boot is discarded and replayed: view-durability.ts). The composition root
+   * calls it before anything reads the views.
+   */
+  static openCurrent(dataDir: string, log: Logger): ViewStore {
+    return ViewStore.open(generationPath(dataDir, openGenerationSafely(dataDir, log)));
+  }
+
+  /** `system.rebuild`: progress goes to the requester's `Purser-Progress-Subject`. */
+  endpoints(): Endpoint[] {
+    return [
+      {
+        resource: "system",
+        verb: "rebuild",
+        scope: EndpointScope.Global,
+        kind: EndpointKind.System,
+        run: async (ctx) => ({ rv: 0, result: await this.rebuild((p) => ctx.progress(p)) }),
+      },
+    ];
+  }
+
+  /**
+   * Replays the log into the next view generation while the current one serves,
+   * then swaps it in: the live runtime stops, the holder switches, and the
+   * runtime resumes from the new generation's checkpoints (catching up whatever
+   * arrived during the replay).
+   */
+  async rebuild(onProgress?: (p: RebuildProgress) => void): Promise<{ generation: string; events: number }> {
+    const previous = currentGeneration(this.dataDir);
+    const next = nextGeneration(this.dataDir);
+    let events = 0;
+    const fresh = await replayIntoFreshViews(this.store, this.projections, generationPath(this.dataDir, next), this.log, (p) => {
+      events = p.events;
+      onProgress?.(p);
+    });
+    await this.runtime.stop();
+    const old = this.holder.swap(fresh);
+    setCurrentGeneration(this.dataDir, next);
+    openGenerationSafely(this.dataDir, this.log);
+    await this.runtime.start();
+    await old.close();
+    removeGeneration(this.dataDir, previous);
+    removeMarker(this.dataDir, previous);
+    this.log.info("views rebuilt", { generation: next, events });
+    return { generation: next, events };
+  }
+
+  /** Closes the serving generation cleanly (fsync, marked closed): the next start trusts it. */
+  async close(): Promise<void> {
+    await this.holder.current.close();
+    closeGenerationSafely(this.dataDir, currentGeneration(this.dataDir));
+  }
+}
