@@ -90,25 +90,33 @@ describe("purser CLI: namespaces and events, as ctr prints them", () => {
   test("events --follow streams new events until interrupted", async () => {
     const { spawn } = await import("node:child_process");
     const { cliPath } = await import("./support/cli.js");
-    const child = spawn(process.execPath, [cliPath, "--server", p.nats.url, "events", "-A", "--follow", "event.name==live1"], {
+    // live0's event is history when the follower starts: once it is printed,
+    // the follower has read the log and what comes next can only be followed.
+    await cli("ns", "create", "live0");
+    const child = spawn(process.execPath, [cliPath, "--server", p.nats.url, "events", "-A", "--follow", "event.name==live0", "event.name==live1"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
-    const got = new Promise<void>((resolve) =>
-      child.stdout.on("data", (d) => {
-        out += d;
-        if (out.includes("/namespaces/delete")) resolve();
-      }),
-    );
-    await new Promise((r) => setTimeout(r, 500));
+    const printed = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (!out.includes(text)) return;
+          child.stdout.off("data", check);
+          resolve();
+        };
+        child.stdout.on("data", check);
+        check();
+      });
+    child.stdout.on("data", (d) => (out += d));
+    await printed("/namespaces/create");
     await cli("ns", "create", "live1");
     await cli("ns", "rm", "live1");
-    await got;
+    await printed("/namespaces/delete");
     child.kill("SIGINT");
     await new Promise((r) => child.once("close", r));
     assert.deepEqual(
-      out.trim().split("\n").map((l) => l.split(" ").slice(5, 6)[0]),
-      ["/namespaces/create", "/namespaces/delete"],
+      out.trim().split("\n").map((l) => l.split(" ").slice(4, 6).join(" ")),
+      ["live0 /namespaces/create", "live1 /namespaces/create", "live1 /namespaces/delete"],
     );
   });
 });

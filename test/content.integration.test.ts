@@ -13,7 +13,7 @@ import { PurserServer } from "../src/server/purser-server.js";
 import { ContentHeader } from "../src/protocol/content-headers.js";
 import { tempDir } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
-import { rejects, eventsOf } from "./support/assertions.js";
+import { eventsOf, eventually, rejects } from "./support/assertions.js";
 
 const sha256 = (data: Uint8Array) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 
@@ -413,7 +413,7 @@ describe("content store against a real nats-server, LMDB and file system", () =>
       ["NamespaceDeleted", "/namespaces/delete"],
     ]);
     assert.ok(deleted.rv > 0);
-    for (let i = 0; i < 50 && ingestNames().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => ingestNames().length === 0, "rid of the ingest's bytes");
     assert.deepEqual(ingestNames(), []);
   });
 

@@ -20,7 +20,7 @@ import { PurserServer } from "../src/server/purser-server.js";
 import { sha256 } from "./support/image-archives.js";
 import { startTestNats, tempDir, type TestNats } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
-import { eventsOf } from "./support/assertions.js";
+import { eventsOf, eventually } from "./support/assertions.js";
 
 const manifestType = "application/vnd.oci.image.manifest.v1+json";
 
@@ -207,7 +207,7 @@ describe("gc with two processes on one NATS", () => {
     assert.equal(onDisk().length, 12);
     const r = await a.gc.collector.collect({ waitForLock: true });
     assert.equal(r.removed.length, 12);
-    for (let i = 0; i < 100 && onDisk().length > 0; i++) await new Promise((res) => setTimeout(res, 20));
+    await eventually(() => onDisk().length === 0, "rid of the garbage on both disks");
     assert.deepEqual(onDisk(), []);
   });
 });

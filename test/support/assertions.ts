@@ -21,3 +21,15 @@ export async function eventsOf(client: PurserClient, namespace: string): Promise
   await readEvents(client.nc, { namespaces: [namespace], follow: false }, (e) => out.push(e));
   return out;
 }
+
+/**
+ * Waits until `condition` holds, checking every 20 ms; fails naming `what`
+ * after `timeoutMs` (generous: a busy machine is slow, not wrong).
+ */
+export async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`still not ${what} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
