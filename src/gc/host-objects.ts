@@ -1,16 +1,11 @@
-import { decode } from "@msgpack/msgpack";
-import type { ContainerRecord } from "../events/container-events.js";
-import type { ContentRecord } from "../events/content-events.js";
-import type { ImageRecord } from "../events/image-events.js";
 import type { LeaseRecord } from "../events/lease-events.js";
 import type { SnapshotRecord } from "../events/snapshot-events.js";
-import { containersDb } from "../projections/containers.js";
-import { contentDb, ingestsDb, type IngestRow } from "../projections/content.js";
-import { imagesDb } from "../projections/images.js";
+import { allContainers } from "../projections/containers.js";
+import { allContent, ingestsDb, type IngestRow } from "../projections/content.js";
+import { allImages } from "../projections/images.js";
 import { leaseResourcesDb, leasesDb } from "../projections/leases.js";
 import { snapshotsDb } from "../projections/snapshots.js";
 import type { ViewStore } from "../projections/view-store.js";
-import type { Database } from "lmdb";
 import type { GcContainer, GcContent, GcImage, GcIngest, GcLease, GcSnapshot, HostObjects, NamespaceObjects } from "./model.js";
 
 /**
@@ -63,10 +58,10 @@ export function readGraph(views: ViewStore, applied: (namespace: string) => numb
   const expectedDigests = new Set<string>();
   const liveDirs = new Set<string>();
 
-  for (const { key, value } of records<ImageRecord>(views, imagesDb)) {
+  for (const { key, record: value } of allImages(views)) {
     ns(key[0]).images.push({ name: value.name, targetDigest: value.target.digest, labels: value.labels ?? {} });
   }
-  for (const { key, value } of records<ContainerRecord>(views, containersDb)) {
+  for (const { key, record: value } of allContainers(views)) {
     ns(key[0]).containers.push({
       id: value.id,
       ...(value.snapshotter ? { snapshotter: value.snapshotter } : {}),
@@ -74,7 +69,7 @@ export function readGraph(views: ViewStore, applied: (namespace: string) => numb
       labels: value.labels ?? {},
     });
   }
-  for (const { key, value } of records<ContentRecord>(views, contentDb)) {
+  for (const { key, record: value } of allContent(views)) {
     ns(key[0]).content.push({ digest: value.digest, labels: value.labels ?? {} });
   }
   for (const { key, value } of views.db<IngestRow, [string, string]>(ingestsDb).getRange()) {
@@ -114,21 +109,4 @@ export function readGraph(views: ViewStore, applied: (namespace: string) => numb
   const rvs = new Map<string, number>();
   for (const name of byNs.keys()) rvs.set(name, applied(name));
   return { objects: byNs as unknown as Map<string, NamespaceObjects>, rvs, ingestIds, expectedDigests, liveDirs, snapshotDirs };
-}
-
-/** Binary handles of the record views, per view generation (opened once). */
-const binaryHandles = new WeakMap<ViewStore, Map<string, Database<Uint8Array, [string, string]>>>();
-
-/**
- * Every row of a record view (record-view.ts): each value is a msgpack bin
- * holding the record's msgpack, so it decodes twice.
- */
-function* records<R>(views: ViewStore, name: string): Generator<{ key: [string, string]; value: R }> {
-  let byName = binaryHandles.get(views);
-  if (!byName) binaryHandles.set(views, (byName = new Map()));
-  let db = byName.get(name);
-  if (!db) byName.set(name, (db = views.root.openDB<Uint8Array, [string, string]>({ name, encoding: "binary" })));
-  for (const { key, value } of db.getRange()) {
-    yield { key: key as [string, string], value: decode(decode(value) as Uint8Array) as R };
-  }
 }

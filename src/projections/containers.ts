@@ -22,6 +22,11 @@ export const containerBucketsDb = "containerBuckets";
 
 const containers = new RecordView<ContainerRecord>(containersDb);
 
+/** Every ContainerRecord of every namespace, `[namespace, id]` first (the collector's graph). */
+export function allContainers(views: ViewStore): Generator<{ key: [string, string]; record: ContainerRecord }> {
+  return containers.entries(views);
+}
+
 export const containersProjection: Projection = {
   name: "containers",
   databases: [containersDb, containerBucketsDb],

@@ -35,6 +35,11 @@ type Key = [string, string];
 
 const contentRecords = new RecordView<ContentRecord>(contentDb);
 
+/** Every ContentRecord of every namespace, `[namespace, id]` first (the collector's graph). */
+export function allContent(views: ViewStore): Generator<{ key: [string, string]; record: ContentRecord }> {
+  return contentRecords.entries(views);
+}
+
 export const contentProjection: Projection = {
   name: "content",
   databases: [contentDb, ingestsDb, blobHoldersDb],

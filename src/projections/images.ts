@@ -16,6 +16,11 @@ export const imagesDb = "images";
 
 const images = new RecordView<ImageRecord>(imagesDb);
 
+/** Every ImageRecord of every namespace, `[namespace, id]` first (the collector's graph). */
+export function allImages(views: ViewStore): Generator<{ key: [string, string]; record: ImageRecord }> {
+  return images.entries(views);
+}
+
 export const imagesProjection: Projection = {
   name: "images",
   databases: [imagesDb],

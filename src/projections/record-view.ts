@@ -67,6 +67,13 @@ export class RecordView<R> {
     return stored ? (decode(unwrapBin(stored)) as R) : undefined;
   }
 
+  /** Every record of every namespace, keyed `[namespace, id]`, in key order (the collector reads them all). */
+  *entries(views: ViewStore): Generator<{ key: [string, string]; record: R }> {
+    for (const { key, value } of this.db(views).getRange()) {
+      yield { key: key as [string, string], record: decode(unwrapBin(value)) as R };
+    }
+  }
+
   /** One page of the namespace's records in id order (or of `ids`, in their order). */
   page(views: ViewStore, namespace: string, opts: PageOptions<R>): RecordPage {
     const db = this.db(views);
