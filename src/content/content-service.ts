@@ -1,30 +1,28 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { createHash, randomUUID } from "node:crypto";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { CommandRunner, type Clock } from "../commands/command-runner.js";
 import { abortIngest, checkDigest, commitContent, startIngest } from "../commands/content-handlers.js";
+import { optionalInteger, requiredString, stringList, stringMap, type Payload } from "../commands/payload.js";
+import { inject, injectable } from "../di.js";
 import { contentLabelsContext } from "../domain/content.js";
-import { optionalInteger, optionalString, requiredString, stringList, stringMap, type Payload } from "../commands/payload.js";
+import { EndpointKind, EndpointScope, RawReply, type Endpoint, type EndpointReply, type RequestContext } from "../endpoints/endpoint.js";
 import { failedPrecondition, invalidArgument, isPurserError, notFound, outOfRange } from "../errors/errdefs.js";
 import type { ContentRecord } from "../events/content-events.js";
-import type { StoredEvent } from "../events/envelope.js";
 import { EventStore } from "../events/event-store.js";
-import type { IngestRecord } from "../events/ingest-events.js";
+import { parseFilters } from "../filters/index.js";
 import type { Logger } from "../observability/logger.js";
 import { blobHolders, getContent, getIngest, ingestAdaptor, ingestsDb, listIngests, type IngestRow } from "../projections/content.js";
-import { parseFilters } from "../filters/index.js";
 import { ProjectionRuntime } from "../projections/runtime.js";
-import { EndpointKind, EndpointScope, RawReply, type Endpoint, type EndpointReply, type RequestContext } from "../endpoints/endpoint.js";
+import { ContentHeader, decodeRefHeader } from "../protocol/content-headers.js";
+import type { IngestStatus } from "../protocol/results.js";
+import { Tokens } from "../tokens.js";
 import { quote } from "../validation/identifiers.js";
 import { validateLabels } from "../validation/labels.js";
 import { BlobStore } from "./blob-store.js";
-import { IngestWriter } from "./ingest-writer.js";
-import { ContentHeader, decodeRefHeader } from "../protocol/content-headers.js";
-import { RefLocks } from "./ref-locks.js";
+import { bytesOf, expectedOf, ingestRecordOf, keyOf, newIngestId, refOf, sizeOf } from "./content-payload.js";
+import { IngestTable } from "./ingest-table.js";
+import type { IngestWriter } from "./ingest-writer.js";
 import { parseSharingPolicy, SharingPolicy } from "./sharing-policy.js";
-import type { IngestStatus } from "../protocol/results.js";
-import { inject, injectable } from "../di.js";
-import { Tokens } from "../tokens.js";
 
 /** Server-side content settings (`PurserConfig.content`). */
 export interface ContentOptions {
@@ -45,8 +43,6 @@ export const defaultContentOptions: ContentOptions = {
   idleWriterMs: 10 * 60_000,
 };
 
-/** LMDB keys hold at most 1978 bytes; an ingest's key is [namespace, ref]. */
-export const maxRefBytes = 1800;
 /** Room a reply needs beside the bytes of a chunk (msgpack framing, headers). */
 const replyOverhead = 16 * 1024;
 
@@ -67,9 +63,7 @@ const replyOverhead = 16 * 1024;
 @injectable()
 export class ContentService {
   private readonly policy: SharingPolicy;
-  private readonly locks: RefLocks;
-  private readonly writers = new Map<string, IngestWriter>();
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly ingests: IngestTable;
   private idleTimer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -83,7 +77,7 @@ export class ContentService {
     @inject(Tokens.Logger) private readonly log: Logger,
   ) {
     this.policy = parseSharingPolicy(options.sharingPolicy);
-    this.locks = new RefLocks(options.lockTimeoutMs);
+    this.ingests = new IngestTable(blobs, options.lockTimeoutMs);
   }
 
   /**
@@ -114,8 +108,8 @@ export class ContentService {
 
   async start(): Promise<void> {
     await this.blobs.init();
-    this.runtime.onBatch((events) => this.onApplied(events));
-    this.idleTimer = setInterval(() => this.dropIdleWriters(), Math.min(60_000, this.options.idleWriterMs));
+    this.runtime.onBatch((events) => this.ingests.onApplied(events, this.log));
+    this.idleTimer = setInterval(() => this.ingests.dropIdle(() => this.nowMs(), this.options.idleWriterMs), Math.min(60_000, this.options.idleWriterMs));
     this.idleTimer.unref();
     void this.removeOrphanIngests().catch((err) => this.log.warn("ingest cleanup failed", { err }));
   }
@@ -123,10 +117,8 @@ export class ContentService {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
-    await Promise.allSettled([...this.queues.values()]);
+    await this.ingests.close();
     await this.blobs.close();
-    await Promise.allSettled([...this.writers.values()].map((w) => w.close()));
-    this.writers.clear();
   }
 
   // --- endpoints ---------------------------------------------------------------
@@ -145,9 +137,9 @@ export class ContentService {
     const labels = stringMap(p, "labels");
     validateLabels(contentLabelsContext, labels);
     const key = keyOf(ns, ref);
-    return this.serial(key, async () => {
+    return this.ingests.serial(key, async () => {
       const session = `put-${randomUUID()}`;
-      this.locks.acquire(key, ref, session, this.nowMs());
+      this.ingests.locks.acquire(key, ref, session, this.nowMs());
       let pinned: string | undefined;
       let consumed: IngestRow | undefined;
       try {
@@ -176,13 +168,13 @@ export class ContentService {
           { type: "CommitContent", ref, digest, size: data.length, labels, place, ...(consumed ? { ingestId: consumed.id } : {}) },
           ctx.meta,
         );
-        if (consumed) await this.finishIngest(key, consumed.id);
+        if (consumed) await this.ingests.finish(key, consumed.id);
         return { rv: reply.rv, result: reply.result };
       } catch (err) {
-        if (consumed && isPurserError(err, "AlreadyExists")) await this.finishIngest(key, consumed.id);
+        if (consumed && isPurserError(err, "AlreadyExists")) await this.ingests.finish(key, consumed.id);
         throw err;
       } finally {
-        this.locks.release(key, session);
+        this.ingests.locks.release(key, session);
         if (pinned) this.blobs.unpin(pinned);
       }
     });
@@ -200,8 +192,8 @@ export class ContentService {
     const expected = expectedOf(p);
     const size = sizeOf(p);
     const key = keyOf(ns, ref);
-    return this.serial(key, async () => {
-      this.locks.acquire(key, ref, session, this.nowMs());
+    return this.ingests.serial(key, async () => {
+      this.ingests.locks.acquire(key, ref, session, this.nowMs());
       // A shared open relies on the blob being on the host: pinned until its
       // IngestStarted is in the log, the collector leaves it alone (docs/gc.md).
       if (expected !== "") this.blobs.pin(expected);
@@ -224,10 +216,10 @@ export class ContentService {
           ctx.meta,
         );
         if (before && before.id !== reply.result.id) await this.blobs.removeIngest(before.id);
-        const writer = await this.adopt(ns, key, reply.result, reply.rv);
-        return { rv: reply.rv, result: this.statusOf(reply.result, writer) };
+        const writer = await this.ingests.adopt(ns, key, reply.result, reply.rv, this.nowMs());
+        return { rv: reply.rv, result: this.ingests.statusOf(reply.result, writer) };
       } catch (err) {
-        this.locks.release(key, session);
+        this.ingests.locks.release(key, session);
         throw err;
       } finally {
         if (expected !== "") this.blobs.unpin(expected);
@@ -256,9 +248,9 @@ export class ContentService {
     if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`${ContentHeader.Offset} must be a non-negative integer`);
     const data = ctx.body;
     const key = keyOf(ns, ref);
-    return this.serial(key, async () => {
+    return this.ingests.serial(key, async () => {
       const now = this.nowMs();
-      this.locks.acquire(key, ref, session, now);
+      this.ingests.locks.acquire(key, ref, session, now);
       const w = await this.writerOf(ns, key, ref);
       if (offset > 0 && offset !== w.offset) throw outOfRange(`write @${offset} must occur at current offset ${w.offset}`);
       if (w.isSealed && offset > 0) throw failedPrecondition(`ingest ${ref} is being committed`);
@@ -288,8 +280,8 @@ export class ContentService {
     const labels = stringMap(p, "labels");
     validateLabels(contentLabelsContext, labels);
     const key = keyOf(ns, ref);
-    return this.serial(key, async () => {
-      this.locks.acquire(key, ref, session, this.nowMs());
+    return this.ingests.serial(key, async () => {
+      this.ingests.locks.acquire(key, ref, session, this.nowMs());
       const w = await this.writerOf(ns, key, ref);
       await this.runtime.waitFor(ns, w.openedRv);
       const record = w.record;
@@ -324,12 +316,12 @@ export class ContentService {
           { type: "CommitContent", ref, digest, size: actualSize, labels, ingestId: w.id, place },
           ctx.meta,
         );
-        await this.finishIngest(key, w.id);
+        await this.ingests.finish(key, w.id);
         return { rv: reply.rv, result: reply.result };
       } catch (err) {
         // AlreadyExists: the ingest was removed (containerd's commit does that).
         // NotFound: it was aborted meanwhile (its namespace deleted). Either way it is over.
-        if (isPurserError(err, "AlreadyExists") || isPurserError(err, "NotFound")) await this.finishIngest(key, w.id);
+        if (isPurserError(err, "AlreadyExists") || isPurserError(err, "NotFound")) await this.ingests.finish(key, w.id);
         throw err;
       } finally {
         this.blobs.unpin(digest);
@@ -343,9 +335,9 @@ export class ContentService {
     const ref = refOf(p);
     const session = requiredString(p, "session");
     const key = keyOf(ns, ref);
-    return this.serial(key, async () => {
-      this.locks.release(key, session);
-      await this.writers.get(key)?.close();
+    return this.ingests.serial(key, async () => {
+      this.ingests.locks.release(key, session);
+      await this.ingests.loaded(key)?.close();
       return { rv: 0, result: null };
     });
   }
@@ -355,11 +347,11 @@ export class ContentService {
     const ns = ctx.namespace;
     const ref = refOf(p);
     const key = keyOf(ns, ref);
-    return this.serial(key, async () => {
+    return this.ingests.serial(key, async () => {
       const reply = await this.runner.execute(abortIngest, ns, { type: "AbortIngest", ref }, ctx.meta);
-      const id = reply.result?.id ?? this.writers.get(key)?.id;
-      if (id) await this.finishIngest(key, id);
-      this.locks.release(key);
+      const id = reply.result?.id ?? this.ingests.loaded(key)?.id;
+      if (id) await this.ingests.finish(key, id);
+      this.ingests.locks.release(key);
       return { rv: reply.rv, result: null };
     });
   }
@@ -370,7 +362,7 @@ export class ContentService {
     const ref = refOf(p);
     const row = await this.ingestRow(ns, ref, ctx.minRv);
     if (!row) throw notFound(`reference ${ref}`);
-    return { rv: this.runtime.applied(ns), result: await this.statusOfRow(ns, row) };
+    return { rv: this.runtime.applied(ns), result: await this.ingests.statusOfRow(ns, row) };
   }
 
   /** containerd `ListStatuses`: the namespace's active ingests, filtered on `ref`. */
@@ -380,7 +372,7 @@ export class ContentService {
     await this.runtime.waitFor(ns, ctx.minRv);
     const rows = listIngests(this.runtime.views, ns).filter((r) => filter.match(ingestAdaptor(r.ref)));
     const result: IngestStatus[] = [];
-    for (const row of rows) result.push(await this.statusOfRow(ns, row));
+    for (const row of rows) result.push(await this.ingests.statusOfRow(ns, row));
     return { rv: this.runtime.applied(ns), result };
   }
 
@@ -410,58 +402,13 @@ export class ContentService {
 
   // --- ingests in memory ---------------------------------------------------------
 
-  /** Runs `op` after every earlier operation on the same ingest (in arrival order). */
-  private serial<T>(key: string, op: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(key) ?? Promise.resolve();
-    const result = previous.then(op);
-    const tail = result.then(
-      () => {},
-      () => {},
-    );
-    this.queues.set(key, tail);
-    void tail.then(() => {
-      if (this.queues.get(key) === tail) this.queues.delete(key);
-    });
-    return result;
-  }
-
   /** The writer of an open ingest, loaded from the views and its data file when not in memory. */
   private async writerOf(ns: string, key: string, ref: string): Promise<IngestWriter> {
-    const loaded = this.writers.get(key);
+    const loaded = this.ingests.loaded(key);
     if (loaded) return loaded;
     const row = await this.ingestRow(ns, ref, 0);
     if (!row) throw notFound(`reference ${ref}`);
-    return this.adopt(ns, key, ingestRecordOf(row), row.seq);
-  }
-
-  /** Makes `record` the ingest's writer in memory, reusing the loaded one when it is the same ingest. */
-  private async adopt(ns: string, key: string, record: IngestRecord, rv: number): Promise<IngestWriter> {
-    let w = this.writers.get(key);
-    if (w && (w.id !== record.id || (record.shared && !w.shared))) {
-      // Restarted under a new id, or now satisfied by a blob on the host: the old bytes go.
-      await w.close();
-      await this.blobs.removeIngest(w.id);
-      w = undefined;
-    }
-    if (w) {
-      w.record = record;
-    } else {
-      w = await IngestWriter.open(ns, record, this.blobs, this.nowMs());
-      this.writers.set(key, w);
-    }
-    w.openedRv = Math.max(w.openedRv, rv);
-    return w;
-  }
-
-  /** The ingest is over (committed or aborted): its writer, bytes and lock go. */
-  private async finishIngest(key: string, id: string): Promise<void> {
-    const w = this.writers.get(key);
-    if (w && w.id === id) {
-      this.writers.delete(key);
-      await w.close();
-    }
-    await this.blobs.removeIngest(id);
-    this.locks.release(key);
+    return this.ingests.adopt(ns, key, ingestRecordOf(row), row.seq, this.nowMs());
   }
 
   /** A write turned a shared ingest into one with its own bytes: the record says so. */
@@ -475,39 +422,6 @@ export class ContentService {
     );
     w.record = reply.result;
     w.openedRv = reply.rv;
-  }
-
-  private statusOf(record: IngestRecord, w: IngestWriter | undefined): IngestStatus {
-    const status: IngestStatus = {
-      ref: record.ref,
-      offset: w ? w.offset : record.shared ? record.total : 0,
-      total: record.total,
-      expected: record.expected,
-      shared: w ? w.shared : record.shared,
-      startedAt: record.startedAt,
-      updatedAt: new Date(w ? w.updatedAt : Date.parse(record.startedAt)).toISOString(),
-    };
-    if (record.expireAt) status.expireAt = record.expireAt;
-    if (record.lease) status.lease = record.lease;
-    return status;
-  }
-
-  /** Status of an ingest that may not be in memory: its offset is the size of its data file. */
-  private async statusOfRow(ns: string, row: IngestRow): Promise<IngestStatus> {
-    const record = ingestRecordOf(row);
-    const w = this.writers.get(keyOf(ns, row.ref));
-    if (w && w.id === row.id) return this.statusOf(record, w);
-    const status = this.statusOf(record, undefined);
-    if (!record.shared) {
-      try {
-        const st = await fs.stat(this.blobs.ingestDataPath(row.id));
-        status.offset = st.size;
-        status.updatedAt = new Date(Math.max(st.mtimeMs, Date.parse(record.startedAt))).toISOString();
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      }
-    }
-    return status;
   }
 
   /**
@@ -536,39 +450,6 @@ export class ContentService {
   }
 
   /**
-   * Ingests that ended without this process's involvement (dropped with their
-   * namespace): their writers and bytes go. Runs on the ingest's queue, after
-   * whatever was already queued for it.
-   */
-  private onApplied(events: readonly StoredEvent[]): void {
-    for (const stored of events) {
-      const e = stored.event;
-      if (e.type !== "IngestAborted" && e.type !== "IngestExpired" && !(e.type === "ContentCommitted" && e.data.ingestId !== undefined)) continue;
-      const ref = e.data.ref;
-      const key = keyOf(stored.namespace, ref);
-      if (!this.writers.has(key)) continue;
-      void this.serial(key, async () => {
-        const w = this.writers.get(key);
-        if (!w || w.openedRv >= stored.seq) return;
-        if (e.type === "ContentCommitted" && e.data.ingestId !== w.id) return;
-        await this.finishIngest(key, w.id);
-      }).catch((err) => this.log.warn("dropping an ended ingest failed", { ref, err }));
-    }
-  }
-
-  private dropIdleWriters(): void {
-    const now = this.nowMs();
-    for (const [key, w] of this.writers) {
-      if (this.locks.holder(key, now) || now - w.updatedAt < this.options.idleWriterMs) continue;
-      void this.serial(key, async () => {
-        if (this.writers.get(key) !== w || this.locks.holder(key, this.nowMs())) return;
-        this.writers.delete(key);
-        await w.close();
-      });
-    }
-  }
-
-  /**
    * Bytes under ingest/ that no ingest of any namespace owns (a crash between
    * creating them and recording the ingest, a put interrupted by a crash, an
    * ingest dropped with its namespace while this process was down). Runs once
@@ -579,7 +460,7 @@ export class ContentService {
     if (this.stopped) return;
     const live = new Set<string>();
     for (const { value } of this.runtime.views.db<IngestRow>(ingestsDb).getRange()) live.add(value.id);
-    for (const w of this.writers.values()) live.add(w.id);
+    for (const id of this.ingests.liveIds()) live.add(id);
     const cutoff = Date.now() - 10 * 60_000;
     for (const entry of await this.blobs.ingestEntries()) {
       if (live.has(entry.name) || entry.modifiedMs > cutoff || entry.name.startsWith("spare-")) continue;
@@ -599,45 +480,4 @@ export class ContentService {
     const maxPayload = this.store.nc.info?.max_payload ?? 1024 * 1024;
     return Math.max(4096, maxPayload - replyOverhead);
   }
-}
-
-function keyOf(ns: string, ref: string): string {
-  return `${ns}\u0000${ref}`;
-}
-
-function newIngestId(): string {
-  return randomBytes(16).toString("hex");
-}
-
-function ingestRecordOf(row: IngestRow): IngestRecord {
-  const { seq: _seq, ...record } = row;
-  return record;
-}
-
-/** containerd: `ref must not be empty` (local store and metadata Writer). */
-function refOf(p: Payload): string {
-  const ref = optionalString(p, "ref") ?? "";
-  if (ref === "") throw invalidArgument("ref must not be empty");
-  if (Buffer.byteLength(ref) > maxRefBytes) throw invalidArgument(`ref greater than maximum length (${maxRefBytes} bytes)`);
-  if (ref.includes("\u0000")) throw invalidArgument("ref must not contain NUL");
-  return ref;
-}
-
-function expectedOf(p: Payload): string {
-  const expected = optionalString(p, "expected") ?? "";
-  if (expected !== "") checkDigest(expected, "quoted");
-  return expected;
-}
-
-function sizeOf(p: Payload): number {
-  const size = optionalInteger(p, "size") ?? 0;
-  if (size < 0) throw invalidArgument(`request field "size" must not be negative`);
-  return size;
-}
-
-function bytesOf(p: Payload, field: string): Uint8Array {
-  const v = p[field];
-  if (v === undefined || v === null) return new Uint8Array(0);
-  if (!(v instanceof Uint8Array)) throw invalidArgument(`request field ${JSON.stringify(field)} must be binary`);
-  return v;
 }
