@@ -58,7 +58,7 @@ function anyMap(p: Payload, field: string): Record<string, unknown> {
   return { ...(v as Record<string, unknown>) };
 }
 
-function decide(ctx: CommandContext, command: ContainerCommand, id: string) {
+function decideOnViews(ctx: CommandContext, command: ContainerCommand, id: string) {
   const subject = containerSubject(ctx.namespace, id);
   const events = decideContainer(
     command,
@@ -80,7 +80,7 @@ export const createContainer: CommandDefinition<ContainerCommand & { type: "Crea
   parse: (p) => ({ type: "CreateContainer", container: parseContainer(p) }),
   subject: (namespace, c) => containerSubject(namespace, c.container.id),
   decide(ctx, c) {
-    const { appends, record } = decide(ctx, c, c.container.id);
+    const { appends, record } = decideOnViews(ctx, c, c.container.id);
     // Any write creates a missing namespace (containerd A.4; purser records it: divergence 1).
     return { appends: withImplicitNamespace(ctx, appends), result: record! };
   },
@@ -98,7 +98,7 @@ export const updateContainer: CommandDefinition<ContainerCommand & { type: "Upda
   },
   subject: (namespace, c) => containerSubject(namespace, c.container.id),
   decide(ctx, c) {
-    const { appends, record } = decide(ctx, c, c.container.id);
+    const { appends, record } = decideOnViews(ctx, c, c.container.id);
     return { appends, result: record! };
   },
   replay: (ctx, c) => current(ctx, c.container.id),
@@ -110,7 +110,7 @@ export const deleteContainer: CommandDefinition<ContainerCommand & { type: "Dele
   parse: (p) => ({ type: "DeleteContainer", id: optionalString(p, "id") ?? "" }),
   subject: (namespace, c) => containerSubject(namespace, c.id),
   decide(ctx, c) {
-    const { appends } = decide(ctx, c, c.id);
+    const { appends } = decideOnViews(ctx, c, c.id);
     return { appends, result: null };
   },
   replay: () => null,

@@ -51,7 +51,7 @@ function ingestSubject(namespace: string, ref: string): string {
  * under its object's OCC expectation; creates through the implicit-namespace
  * guard), then what leaves the lease.
  */
-function decide(ctx: CommandContext, command: ContentCommand): Decision<ContentRecord | IngestRecord | null> {
+function decideOnViews(ctx: CommandContext, command: ContentCommand): Decision<ContentRecord | IngestRecord | null> {
   const digest = command.type === "StartIngest" ? command.expected : command.type === "AbortIngest" ? "" : command.digest;
   const ref = command.type === "StartIngest" || command.type === "CommitContent" || command.type === "AbortIngest" ? command.ref : "";
   const state = {
@@ -97,7 +97,7 @@ export const updateContent: CommandDefinition<Extract<ContentCommand, { type: "U
     return { type: "UpdateContent", digest, labels: stringMap(p, "labels"), fieldPaths: stringList(p, "fieldPaths") };
   },
   subject: (namespace, c) => contentSubject(namespace, c.digest),
-  decide: (ctx, c) => decide(ctx, c) as Decision<ContentRecord>,
+  decide: (ctx, c) => decideOnViews(ctx, c) as Decision<ContentRecord>,
   replay(ctx, c) {
     const record = getContent(ctx.views, ctx.namespace, c.digest);
     if (!record) throw notFound(`content digest ${c.digest}`);
@@ -114,7 +114,7 @@ export const deleteContent: CommandDefinition<Extract<ContentCommand, { type: "D
     return { type: "DeleteContent", digest };
   },
   subject: (namespace, c) => contentSubject(namespace, c.digest),
-  decide: (ctx, c) => ({ appends: decide(ctx, c).appends, result: null }),
+  decide: (ctx, c) => ({ appends: decideOnViews(ctx, c).appends, result: null }),
   replay: () => null,
 };
 
@@ -130,7 +130,7 @@ export const startIngest: CommandHandler<Internal<"StartIngest">, IngestRecord> 
   resource: "content",
   verb: "open",
   subject: (namespace, c) => ingestSubject(namespace, c.ref),
-  decide: (ctx, c) => decide(ctx, ctx.lease ? { ...c, lease: ctx.lease } : c) as Decision<IngestRecord>,
+  decide: (ctx, c) => decideOnViews(ctx, ctx.lease ? { ...c, lease: ctx.lease } : c) as Decision<IngestRecord>,
   replay(ctx, c) {
     const row = getIngest(ctx.views, ctx.namespace, c.ref);
     if (!row) throw notFound(`reference ${c.ref}`);
@@ -150,7 +150,7 @@ export const commitContent: CommandHandler<CommitCommand, ContentRecord> = {
   resource: "content",
   verb: "commit",
   subject: (namespace, c) => contentSubject(namespace, c.digest),
-  decide: (ctx, c) => decide(ctx, c) as Decision<ContentRecord>,
+  decide: (ctx, c) => decideOnViews(ctx, c) as Decision<ContentRecord>,
   async beforeAppend(_ctx, c, decision) {
     if (c.place && decision.appends.some((a) => a.event.type === "ContentCommitted")) await c.place();
   },
@@ -167,7 +167,7 @@ export const abortIngest: CommandHandler<Internal<"AbortIngest">, IngestRecord |
   subject: (namespace, c) => ingestSubject(namespace, c.ref),
   decide(ctx, c) {
     const row = getIngest(ctx.views, ctx.namespace, c.ref);
-    return { appends: decide(ctx, c).appends, result: row ? ingestRecordOf(row) : null };
+    return { appends: decideOnViews(ctx, c).appends, result: row ? ingestRecordOf(row) : null };
   },
   replay: () => null,
 };

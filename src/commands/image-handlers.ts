@@ -42,7 +42,7 @@ function parseImage(p: Payload): ImageInput {
   };
 }
 
-function decide(ctx: CommandContext, command: ImageCommand, name: string): { appends: Append[]; record: ImageRecord | null } {
+function decideOnViews(ctx: CommandContext, command: ImageCommand, name: string): { appends: Append[]; record: ImageRecord | null } {
   const subject = imageSubject(ctx.namespace, name);
   const events = decideImage(command, { record: getImage(ctx.views, ctx.namespace, name) }, ctx.now);
   const appends = events.map((event) => ({ event, expect: objectExpectation(ctx, subject) }));
@@ -56,7 +56,7 @@ export const createImage: CommandDefinition<ImageCommand & { type: "CreateImage"
   parse: (p) => ({ type: "CreateImage", image: parseImage(p) }),
   subject: (namespace, c) => imageSubject(namespace, c.image.name),
   decide(ctx, c) {
-    const { appends, record } = decide(ctx, c, c.image.name);
+    const { appends, record } = decideOnViews(ctx, c, c.image.name);
     // Any write creates a missing namespace (containerd A.4; purser records it: divergence 1).
     return { appends: withImplicitNamespace(ctx, appends), result: record! };
   },
@@ -69,7 +69,7 @@ export const updateImage: CommandDefinition<ImageCommand & { type: "UpdateImage"
   parse: (p) => ({ type: "UpdateImage", image: parseImage(p), fieldPaths: stringList(p, "fieldPaths") }),
   subject: (namespace, c) => imageSubject(namespace, c.image.name),
   decide(ctx, c) {
-    const { appends, record } = decide(ctx, c, c.image.name);
+    const { appends, record } = decideOnViews(ctx, c, c.image.name);
     return { appends, result: record! };
   },
   replay: (ctx, c) => current(ctx, c.image.name),
@@ -86,7 +86,7 @@ export const deleteImage: CommandDefinition<ImageCommand & { type: "DeleteImage"
   parse: (p) => ({ type: "DeleteImage", name: optionalString(p, "name") ?? "", sync: optionalBoolean(p, "sync") ?? false }),
   subject: (namespace, c) => imageSubject(namespace, c.name),
   decide(ctx, c) {
-    const { appends } = decide(ctx, { type: "DeleteImage", name: c.name }, c.name);
+    const { appends } = decideOnViews(ctx, { type: "DeleteImage", name: c.name }, c.name);
     return { appends, result: null };
   },
   replay: () => null,

@@ -42,7 +42,7 @@ function parseResource(p: Payload): LeaseResource {
   return resource;
 }
 
-function decide<C extends LeaseCommand>(ctx: CommandContext, command: C) {
+function decideOnViews<C extends LeaseCommand>(ctx: CommandContext, command: C) {
   const subject = leaseSubject(ctx.namespace, command.id);
   const events = decideLease(
     command,
@@ -73,7 +73,7 @@ export const createLease: CommandDefinition<LeaseCommand & { type: "CreateLease"
   },
   subject: (namespace, c) => leaseSubject(namespace, c.id),
   decide(ctx, c) {
-    const appends = decide(ctx, c);
+    const appends = decideOnViews(ctx, c);
     const created = appends[0]!.event as LeaseCreated;
     // Any write creates a missing namespace (containerd A.4; purser records it: divergence 1).
     return { appends: withImplicitNamespace(ctx, appends), result: created.data.lease };
@@ -90,7 +90,7 @@ export const deleteLease: CommandDefinition<LeaseCommand & { type: "DeleteLease"
   verb: "delete",
   parse: (p) => ({ type: "DeleteLease", id: leaseId(p), sync: optionalBoolean(p, "sync") ?? false }),
   subject: (namespace, c) => leaseSubject(namespace, c.id),
-  decide: (ctx, c) => ({ appends: decide(ctx, { type: "DeleteLease", id: c.id }), result: null }),
+  decide: (ctx, c) => ({ appends: decideOnViews(ctx, { type: "DeleteLease", id: c.id }), result: null }),
   replay: () => null,
 };
 
@@ -99,7 +99,7 @@ export const addLeaseResource: CommandDefinition<LeaseCommand & { type: "AddLeas
   verb: "add-resource",
   parse: (p) => ({ type: "AddLeaseResource", id: leaseId(p), resource: parseResource(p) }),
   subject: (namespace, c) => leaseSubject(namespace, c.id),
-  decide: (ctx, c) => ({ appends: decide(ctx, c), result: null }),
+  decide: (ctx, c) => ({ appends: decideOnViews(ctx, c), result: null }),
   replay: () => null,
 };
 
@@ -108,7 +108,7 @@ export const deleteLeaseResource: CommandDefinition<LeaseCommand & { type: "Dele
   verb: "delete-resource",
   parse: (p) => ({ type: "DeleteLeaseResource", id: leaseId(p), resource: parseResource(p) }),
   subject: (namespace, c) => leaseSubject(namespace, c.id),
-  decide: (ctx, c) => ({ appends: decide(ctx, c), result: null }),
+  decide: (ctx, c) => ({ appends: decideOnViews(ctx, c), result: null }),
   replay: () => null,
 };
 

@@ -73,7 +73,7 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
   /** Where a decision's new tree comes from, for beforeAppend. */
   const trees = new WeakMap<object, { sn: NativeSnapshotter; dir: string; copyOf?: string; parentCopy: ParentCopy }>();
 
-  const decide = (ctx: CommandContext, command: SnapshotCommand): { d: SnapshotDecision; appends: Append[]; state: SnapshotState } => {
+  const decideOnViews = (ctx: CommandContext, command: SnapshotCommand): { d: SnapshotDecision; appends: Append[]; state: SnapshotState } => {
     // The views, through what this process's exclusive commands appended that they have not applied yet.
     const state = snapshotState(ctx, command.snapshotter);
     const d = decideSnapshot(command, state, ctx.now);
@@ -107,7 +107,7 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
     // With a parent the decision is namespace-wide (decideSnapshot): take turns.
     exclusive: (c) => c.parent !== "",
     decide(ctx, c) {
-      const { d, appends, state } = decide(ctx, c);
+      const { d, appends, state } = decideOnViews(ctx, c);
       const decision: Decision<Mount[]> = { appends, result: d.snapshot ? c.backend.mounts(d.snapshot) : [], ...(d.error ? { error: d.error } : {}) };
       const s = d.snapshot;
       // A view with a parent mounts the parent's own tree; every other new snapshot gets a tree of its own.
@@ -146,7 +146,7 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
     subject: (namespace, c) => snapshotSubject(namespace, c.snapshotter, c.name),
     exclusive: () => true,
     decide(ctx, c) {
-      const { d, appends } = decide(ctx, c);
+      const { d, appends } = decideOnViews(ctx, c);
       return { appends, result: d.snapshot! };
     },
     replay: (ctx, c) => current(ctx.views, ctx.namespace, c.snapshotter, c.name),
@@ -161,7 +161,7 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
     },
     subject: (namespace, c) => snapshotSubject(namespace, c.snapshotter, c.key),
     exclusive: () => true,
-    decide: (ctx, c) => ({ appends: decide(ctx, c).appends, result: null }),
+    decide: (ctx, c) => ({ appends: decideOnViews(ctx, c).appends, result: null }),
     replay: () => null,
   };
 
@@ -181,7 +181,7 @@ export function snapshotResources(snapshotters: Snapshotters): SnapshotResources
     subject: (namespace, c) => snapshotSubject(namespace, c.snapshotter, c.key),
     exclusive: () => true,
     decide(ctx, c) {
-      const { d, appends } = decide(ctx, c);
+      const { d, appends } = decideOnViews(ctx, c);
       return { appends, result: d.snapshot! };
     },
     replay: (ctx, c) => current(ctx.views, ctx.namespace, c.snapshotter, c.key),
