@@ -25,8 +25,8 @@ import { namespacesProjection } from "../projections/namespaces.js";
 import { snapshotsProjection } from "../projections/snapshots.js";
 
 /**
- * Every resource purser serves: its commands, queries and projections. Adding a
- * resource means adding its lines here and nowhere else in the server.
+ * The resources' command and query definitions and the projections (the composition root
+ * turns definitions into endpoints; other services expose endpoints of their own).
  */
 export const commands: readonly CommandDefinition<any, any>[] = [
   createNamespace,
