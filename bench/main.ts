@@ -8,6 +8,7 @@ import { findNatsServer, freePort, projectRoot, startNatsServer, type RunningNat
 import { PurserServer } from "../src/server/purser-server.js";
 import type { BenchContext, Suite, Target } from "./context.js";
 import { fromSamples, scaler, timed, type Measurement, type Section } from "./measure.js";
+import { cliStartSuite } from "./cli-start.js";
 import { contentSuite } from "./content.js";
 import { gcSuite } from "./gc.js";
 import { imagesSuite } from "./images.js";
@@ -30,7 +31,7 @@ import { unpackSuite } from "./unpack.js";
  * A new resource adds `bench/<resource>.ts` exporting a {@link Suite} and
  * lists it here, before `rebuildSuite` so its events are part of the rebuild.
  */
-const suites: Suite[] = [rawLimitsSuite, namespacesSuite, imagesSuite, snapshotsSuite, contentSuite, importSuite, unpackSuite, gcSuite, rebuildSuite, serveSuite];
+const suites: Suite[] = [rawLimitsSuite, namespacesSuite, imagesSuite, snapshotsSuite, contentSuite, importSuite, unpackSuite, gcSuite, rebuildSuite, serveSuite, cliStartSuite];
 
 const sectionOrder: Section[] = ["raw", "purser", "rebuild", "serve"];
 /** The whole run may not take longer than this (a stuck measurement must not hang CI). */
