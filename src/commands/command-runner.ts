@@ -178,6 +178,10 @@ export class CommandRunner {
       return { catchUpTo: await this.staleRefusal(namespace, ctx, err, attempt) };
     }
     if (decision.appends.length === 0) {
+      // Nothing to append rests on the views as a refusal does (deleting what a
+      // lagging view does not have yet): decide again once they hold the whole log.
+      const last = attempt < maxAttempts ? await this.store.lastSequence(namespace) : ctx.appliedRv;
+      if (last > ctx.appliedRv) return { catchUpTo: last };
       if (decision.error) throw decision.error;
       return { reply: { rv: ctx.appliedRv, result: decision.result } };
     }

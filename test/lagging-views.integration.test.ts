@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Projection } from "../src/projections/projection.js";
+import { startTestPurser, type TestPurser } from "./support/purser.js";
+import { eventually } from "./support/assertions.js";
+
+const ns = "lagging";
+const digest = `sha256:${"c".repeat(64)}`;
+
+/** Holds back the views of one namespace while closed: every apply throws, and the runtime retries it. */
+class Gate {
+  closed = false;
+  refusals = 0;
+  readonly projection: Projection = {
+    name: "test-gate",
+    databases: [],
+    apply: (_views, stored) => {
+      if (this.closed && stored.namespace === ns) {
+        this.refusals++;
+        throw new Error("gate closed");
+      }
+    },
+  };
+}
+
+describe("commands on views that lag the log", () => {
+  const gate = new Gate();
+  let p: TestPurser;
+  before(async () => {
+    p = await startTestPurser({ extraProjections: [gate.projection] });
+  });
+  after(async () => {
+    await p.stop();
+  });
+
+  test("a command with nothing to append waits for the views to hold the whole log, then decides (the delete is not lost)", async () => {
+    const c = p.client;
+    await c.leases.create(ns, { id: "l" });
+    gate.closed = true;
+    const added = await c.leases.addResource(ns, "l", { type: "content", id: digest });
+    await eventually(() => gate.refusals >= 1, "the views to try the addition");
+
+    let answered = false;
+    const deleted = c.leases.deleteResource(ns, "l", { type: "content", id: digest }).finally(() => (answered = true));
+    // Decided on the lagging views, this delete would see no such resource and answer at once with nothing appended.
+    const seen = gate.refusals;
+    await eventually(() => gate.refusals >= seen + 2, "two more retries of the held-back event");
+    assert.equal(answered, false, "answered while its views lagged the log");
+
+    gate.closed = false;
+    const reply = await deleted;
+    assert.ok(reply.rv > added.rv, `rv ${reply.rv} does not follow the addition at ${added.rv}`);
+    assert.deepEqual((await c.leases.resources(ns, "l", { minRv: reply.rv })).result, []);
+  });
+});
