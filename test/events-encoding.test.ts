@@ -36,6 +36,15 @@ describe("namespace token encoding", () => {
     for (const bad of ["_global", "a_2", "a_zz", "a.b", "a b"]) assert.throws(() => decodeToken(bad));
   });
 
+  test("a value has one spelling: other spellings of the same bytes are rejected", () => {
+    // `_74` is `t`, `_2D` is `-`, `_C3_A9` is the only spelling of `é`: a deny rule on the canonical token must not be bypassable.
+    for (const [alias, canonical] of [["_74enant-b", "tenant-b"], ["tenant_2Db", "tenant-b"], ["_41", "A"]] as const) {
+      assert.throws(() => decodeToken(alias), { message: `invalid encoded token ${JSON.stringify(alias)}: not canonical (${JSON.stringify(canonical)})` });
+    }
+    assert.equal(parseCommandSubject("purser.v1._74enant-b.images.get"), undefined);
+    assert.equal(namespaceOfStream("PURSER_NS__74enant-b"), undefined);
+  });
+
   test("every identifier round-trips through the stream name", () => {
     for (const ns of ["default", "k8s.io", "moby", "a-b_c.d"]) {
       assert.equal(namespaceOfStream(streamName(ns)), ns);

@@ -1,64 +1,95 @@
 import { join, resolve } from "node:path";
 import type { GcOptions } from "../gc/gc-service.js";
 import { JsonLogger, LogLevel } from "../observability/logger.js";
+import { describeServers, type ConnectionSettings } from "../protocol/connection.js";
 import { serviceName, serviceQueue, serviceVersion } from "../protocol/service.js";
+import { serviceInboxPrefix } from "../security/permissions.js";
 import { lockDataDir } from "../server/data-dir-lock.js";
-import { startNatsServer, type RunningNatsServer } from "../server/nats-server.js";
+import { EmbeddedAuth } from "../server/embedded-auth.js";
+import { defaultNatsConfig, startNatsServer, type RunningNatsServer } from "../server/nats-server.js";
 import { PurserServer } from "../server/purser-server.js";
+import { localContextPath, removeContextIf, writeContext, type NatsContext } from "./nats-context.js";
 import type { ServeOptions } from "./serve.js";
 
 /**
  * `purser serve`'s body, loaded only by that command: the embedded
- * nats-server (unless `natsUrl` is given), the data directory's lock, the
- * server, and a clean stop on SIGINT/SIGTERM.
+ * nats-server with authorization on (unless `external` NATS is given), the
+ * data directory's lock, the server, the local context for the CLI, and a
+ * clean stop on SIGINT/SIGTERM.
  */
-export async function runServe(opts: ServeOptions, globalServer: string | undefined, gc: Partial<GcOptions>): Promise<void> {
+export async function runServe(opts: ServeOptions, external: ConnectionSettings | undefined, gc: Partial<GcOptions>): Promise<void> {
   if (!(opts.logLevel in LogLevel)) throw new Error(`unknown log level ${JSON.stringify(opts.logLevel)}`);
   const log = new JsonLogger(opts.logLevel as LogLevel, { service: serviceName });
   const dataDir = resolve(opts.dataDir);
   const unlock = lockDataDir(dataDir);
   let nats: RunningNatsServer | undefined;
   let server: PurserServer | undefined;
+  let context: { path: string; context: NatsContext } | undefined;
+  const cleanup = async () => {
+    await nats?.stop();
+    if (context) removeContextIf(context.path, context.context);
+    unlock();
+  };
   const shutdown = async (signal: string) => {
     log.info("stopping", { signal });
     await server?.stop().catch((err) => log.error("stop failed", { err }));
-    await nats?.stop();
-    unlock();
+    await cleanup();
     process.stdout.write("purser stopped\n");
     process.exit(0);
   };
   try {
-    let natsUrl = globalServer;
-    if (!natsUrl) {
+    let connection: ConnectionSettings;
+    let auth: EmbeddedAuth | undefined;
+    if (external) {
+      connection = external;
+    } else {
       const port = Number(opts.natsPort);
       if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid --nats-port ${opts.natsPort}`);
-      nats = await startNatsServer({
-        storeDir: join(dataDir, "nats"),
+      const storeDir = join(dataDir, "nats");
+      auth = new EmbeddedAuth(dataDir, defaultNatsConfig, storeDir);
+      const running = await startNatsServer({
+        storeDir,
+        storeDirInConfig: true,
         port,
+        configFile: auth.writeConfig(),
         onLog: (line) => log.debug("nats-server", { line }),
       });
-      natsUrl = nats.url;
+      nats = running;
+      auth.reloadWith(() => running.reload());
+      connection = { servers: running.url, nkeyFile: auth.service.seedFile, inboxPrefix: serviceInboxPrefix };
     }
     const started = Date.now();
+    const { servers, ...credentials } = connection;
     server = await PurserServer.start({
-      natsUrl,
+      natsUrl: servers,
+      credentials,
       dataDir,
       log,
       eventStore: { replicas: Number(opts.replicas) || 1 },
       content: { sharingPolicy: opts.contentSharingPolicy, fsync: opts.contentFsync ?? false },
+      service: { replyPrefixes: opts.replyPrefix },
       gc,
+      tenants: auth,
     });
+    if (auth && nats) {
+      // The admin's context: the CLI on this host uses it when given no connection flags.
+      const admin: NatsContext = { servers: nats.url, nkeyFile: auth.admin.seedFile };
+      writeContext(join(dataDir, "context.json"), admin);
+      context = { path: localContextPath(), context: admin };
+      writeContext(context.path, admin);
+    }
     process.once("SIGINT", () => void shutdown("SIGINT"));
     process.once("SIGTERM", () => void shutdown("SIGTERM"));
-    log.info("ready", { natsUrl, dataDir, startMs: Date.now() - started });
+    const shown = describeServers(connection);
+    log.info("ready", { natsUrl: shown, dataDir, startMs: Date.now() - started, context: context?.path });
     process.stdout.write(
-      `purser ${serviceVersion} ready: NATS ${natsUrl}${nats ? ` (embedded nats-server pid ${nats.pid})` : ""}, ` +
-        `data ${dataDir}, service "${serviceName}" queue "${serviceQueue}" on purser.v1.>\n`,
+      `purser ${serviceVersion} ready: NATS ${shown}${nats ? ` (embedded nats-server pid ${nats.pid}, authorization on)` : ""}, ` +
+        `data ${dataDir}, service "${serviceName}" queue "${serviceQueue}" on purser.v1.>` +
+        `${context ? `, admin context ${context.path}` : ""}\n`,
     );
   } catch (err) {
     await server?.stop().catch(() => {});
-    await nats?.stop();
-    unlock();
+    await cleanup();
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { GcOptions } from "../gc/gc-service.js";
+import { connectionOf } from "./context.js";
 import { parseGoDuration } from "./duration.js";
 
 export interface ServeOptions {
@@ -15,12 +16,14 @@ export interface ServeOptions {
   gcScheduleDelay: string;
   gcStartupDelay: string;
   gcManual?: boolean;
+  replyPrefix: string[];
 }
 
 /**
  * `purser serve`: with no server given it starts its own nats-server
  * (infra/nats.conf, store under the data directory) on 127.0.0.1 and stops it
- * on exit; with --server/NATS_URL it uses that NATS instead.
+ * on exit, with authorization on (docs/security.md); with --server/NATS_URL
+ * it uses that NATS instead, with the connection flags as its credentials.
  */
 export function registerServeCommand(program: Command): void {
   program
@@ -38,12 +41,15 @@ export function registerServeCommand(program: Command): void {
     .option("--gc-schedule-delay <duration>", "delay between a trigger and the collection", "0ms")
     .option("--gc-startup-delay <duration>", "first collection after start", "100ms")
     .option("--gc-manual", "collect only when asked (purser gc, images rm --sync), never on a schedule")
+    .option("--reply-prefix <prefix...>", "answer only requests whose reply subject is under these prefixes (docs/security.md)", ["_INBOX"])
     .action(async (opts: ServeOptions, cmd: Command) => {
-      const globalServer = (cmd.optsWithGlobals() as { server?: string }).server ?? process.env.NATS_URL;
+      const flags = cmd.optsWithGlobals() as { server?: string };
+      // No server given: the embedded nats-server, with its own identities (not the local context's).
+      const external = flags.server !== undefined || (process.env.NATS_URL ?? "") !== "" ? connectionOf(flags).settings : undefined;
       // The server (lmdb's native binding, every service) loads only here:
       // every other command starts without it (docs/architecture.md).
       const { runServe } = await import("./serve-run.js");
-      await runServe(opts, globalServer, gcOptionsOf(opts));
+      await runServe(opts, external, gcOptionsOf(opts));
     });
 }
 

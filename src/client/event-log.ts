@@ -3,6 +3,9 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { StoredEvent } from "../events/envelope.js";
 import { storedEventFromMsg } from "../events/stored-event.js";
 import { namespaceOfStream, streamName, streamPrefix } from "../events/subjects.js";
+import { isJetStreamApiError, JetStreamApiCode } from "../events/jetstream-errors.js";
+import { permissionDenied } from "../errors/errdefs.js";
+import { isPermissionViolation } from "../protocol/transport-errors.js";
 
 /**
  * Reads the audit log straight from JetStream (no purser process needed): the
@@ -22,18 +25,36 @@ export interface ReadEventsOptions {
   onUndecodable?: (namespace: string, seq: number, err: unknown) => void;
 }
 
-export async function readEvents(
-  nc: NatsConnection,
-  options: ReadEventsOptions,
-  onEvent: (event: StoredEvent) => void,
-): Promise<void> {
+export async function readEvents(nc: NatsConnection, options: ReadEventsOptions, onEvent: (event: StoredEvent) => void): Promise<void> {
+  try {
+    await readEventsOf(nc, options, onEvent);
+  } catch (err) {
+    // A tenant reading more than its namespaces' streams (every namespace, another tenant's).
+    if (isPermissionViolation(err)) throw permissionDenied(`this identity may not read ${options.namespaces ? `the log of ${options.namespaces.join(", ")}` : "every namespace's log"}`);
+    throw err;
+  }
+}
+
+async function readEventsOf(nc: NatsConnection, options: ReadEventsOptions, onEvent: (event: StoredEvent) => void): Promise<void> {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const existing = async (): Promise<string[]> => {
     const out: string[] = [];
+    if (options.namespaces) {
+      // Named namespaces are looked up one by one: a tenant may read its streams but not list everyone's.
+      for (const ns of options.namespaces) {
+        try {
+          await jsm.streams.info(streamName(ns));
+          out.push(ns);
+        } catch (err) {
+          if (!isJetStreamApiError(err, JetStreamApiCode.StreamNotFound)) throw err;
+        }
+      }
+      return [...new Set(out)].sort();
+    }
     for await (const name of jsm.streams.names("purser.ev.>")) {
       const ns = name.startsWith(streamPrefix) ? namespaceOfStream(name) : undefined;
-      if (ns !== undefined && (!options.namespaces || options.namespaces.includes(ns))) out.push(ns);
+      if (ns !== undefined) out.push(ns);
     }
     return out.sort();
   };
@@ -87,7 +108,8 @@ export async function readEvents(
     following.set(ns, readOne(ns, undefined));
   };
   const advisories = nc.subscribe("$JS.EVENT.ADVISORY.STREAM.CREATED.>", {
-    callback: (_err, msg) => {
+    callback: (err, msg) => {
+      if (err) return; // may not read advisories (a tenant): the named namespaces are followed all the same
       const ns = namespaceOfStream(msg.subject.split(".").pop() ?? "");
       if (ns !== undefined && (!options.namespaces || options.namespaces.includes(ns))) follow(ns);
     },

@@ -2,8 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { decodeMsgpack as decode, encodeWireMsgpack } from "../events/msgpack.js";
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
-import { connect } from "@nats-io/transport-node";
-import { ErrorKind, invalidArgument, PurserError, unavailable } from "../errors/errdefs.js";
+import { ErrorKind, invalidArgument, permissionDenied, PurserError, unavailable } from "../errors/errdefs.js";
 import { errorFromReply } from "../protocol/wire-errors.js";
 import { commandSubject, globalSubject } from "../protocol/subjects.js";
 import type { NamespaceRecord } from "../events/namespace-events.js";
@@ -15,9 +14,11 @@ import { ImagesApi } from "./images-api.js";
 import { LeasesApi } from "./leases-api.js";
 import { SnapshotsApi } from "./snapshots-api.js";
 import { SystemApi } from "./system-api.js";
+import { TenantsApi } from "./tenants-api.js";
 import type { Reply } from "../protocol/results.js";
+import { connectNats, defaultInboxPrefix, type ConnectionSettings } from "../protocol/connection.js";
 import { defaultNatsUrl } from "../protocol/defaults.js";
-import { isNoResponders, isTimeout } from "../protocol/transport-errors.js";
+import { isNoResponders, isPermissionViolation, isTimeout } from "../protocol/transport-errors.js";
 
 
 
@@ -49,20 +50,24 @@ export class PurserClient {
   readonly content = new ContentApi(this);
   readonly gc = new GcApi(this);
   readonly system = new SystemApi(this);
+  readonly tenants = new TenantsApi(this);
 
   constructor(
     readonly nc: NatsConnection,
     readonly actor: string = defaultActor(),
   ) {}
 
-  static async connect(url: string = defaultNatsUrl, actor?: string): Promise<PurserClient> {
-    try {
-      const nc = await connect({ servers: url, name: "purser-client", noAsyncTraces: true });
-      return new PurserClient(nc, actor);
-    } catch (err) {
-      throw new PurserError(ErrorKind.Unavailable, `cannot connect to NATS at ${url}: ${(err as Error).message}`, { cause: err });
-    }
+  /** Connects to NATS as `target` says: a URL (user info allowed) or full settings with credentials (docs/security.md). */
+  static async connect(target: string | ConnectionSettings = defaultNatsUrl, actor?: string): Promise<PurserClient> {
+    const settings = typeof target === "string" ? { servers: target } : target;
+    const nc = await connectNats(settings, { name: "purser-client", noAsyncTraces: true });
+    const client = new PurserClient(nc, actor);
+    if (settings.inboxPrefix) client.inboxPrefix = settings.inboxPrefix;
+    return client;
   }
+
+  /** Where replies to this client go (a tenant's own prefix: docs/security.md). */
+  inboxPrefix = defaultInboxPrefix;
 
   async close(): Promise<void> {
     await this.nc.drain().catch(() => {});
@@ -139,6 +144,7 @@ export class PurserClient {
     } catch (err) {
       if (isNoResponders(err)) throw unavailable(`no purser service is answering on ${subject}`);
       if (isTimeout(err)) throw unavailable(`request ${subject} timed out after ${timeoutMs}ms`);
+      if (isPermissionViolation(err)) throw permissionDenied(`this identity may not send ${subject}`);
       throw err;
     }
     const error = errorFromReply(msg);

@@ -14,7 +14,7 @@ export class SystemApi {
    * of this connection named in `Purser-Progress-Subject`.
    */
   async rebuild(onProgress: (p: RebuildProgress) => void = () => {}, timeoutMs = 60 * 60_000): Promise<Reply<{ generation: string; events: number }>> {
-    const inbox = createInbox();
+    const inbox = createInbox(this.client.inboxPrefix);
     const sub = this.client.nc.subscribe(inbox, {
       callback: (err, msg) => {
         if (err) return;

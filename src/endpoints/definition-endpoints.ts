@@ -11,6 +11,8 @@ import type { Payload } from "../commands/payload.js";
 export interface ServiceOptions {
   /** How long a query waits for the views to reach its minimum rv. */
   minRvTimeoutMs: number;
+  /** Reply subjects the service answers on: those under these prefixes only (server/reply-guard.ts). */
+  replyPrefixes: readonly string[];
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * The one error type of purser, with containerd's error classes and wording
  * (containerd 1.6 `errdefs`, plus `OutOfRange` from the v2 module, which the
- * content store needs for `write @N must occur at current offset M`).
+ * content store needs for `write @N must occur at current offset M`, and
+ * `PermissionDenied` from the same module, for what NATS refuses an identity:
+ * docs/security.md).
  *
  * containerd builds messages as `fmt.Errorf("<context>: %w", errdefs.ErrX)`, so
  * the text a user sees ends in `: <class text>`. `PurserError.message` is that
@@ -16,6 +18,7 @@ export const ErrorKind = {
   Unavailable: "Unavailable",
   NotImplemented: "NotImplemented",
   OutOfRange: "OutOfRange",
+  PermissionDenied: "PermissionDenied",
 } as const;
 export type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind];
 
@@ -29,6 +32,7 @@ export const classText: Record<ErrorKind, string> = {
   Unavailable: "unavailable",
   NotImplemented: "not implemented",
   OutOfRange: "out of range",
+  PermissionDenied: "permission denied",
 };
 
 export function isErrorKind(value: unknown): value is ErrorKind {
@@ -78,6 +82,7 @@ export const failedPrecondition = (detail: string) => new PurserError(ErrorKind.
 export const unavailable = (detail: string) => new PurserError(ErrorKind.Unavailable, detail);
 export const notImplemented = (detail: string) => new PurserError(ErrorKind.NotImplemented, detail);
 export const outOfRange = (detail: string) => new PurserError(ErrorKind.OutOfRange, detail);
+export const permissionDenied = (detail: string) => new PurserError(ErrorKind.PermissionDenied, detail);
 export const unknownError = (detail: string) => new PurserError(ErrorKind.Unknown, detail);
 
 export function isPurserError(err: unknown, kind?: ErrorKind): err is PurserError {

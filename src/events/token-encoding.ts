@@ -24,7 +24,7 @@ export function encodeToken(value: string): string {
   return out;
 }
 
-/** Inverse of {@link encodeToken}; throws on anything it could not have produced. */
+/** Inverse of {@link encodeToken}; throws on anything it could not have produced (a non-canonical spelling included). */
 export function decodeToken(token: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < token.length; i++) {
@@ -40,5 +40,9 @@ export function decodeToken(token: string): string {
       throw new Error(`invalid encoded token ${JSON.stringify(token)}`);
     }
   }
-  return Buffer.from(bytes).toString("utf8");
+  const value = Buffer.from(bytes).toString("utf8");
+  // One spelling per value: `_74enant-b` also decodes to `tenant-b`, and a
+  // NATS rule written for `tenant-b` would not see it (docs/security.md).
+  if (encodeToken(value) !== token) throw new Error(`invalid encoded token ${JSON.stringify(token)}: not canonical (${JSON.stringify(encodeToken(value))})`);
+  return value;
 }

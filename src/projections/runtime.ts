@@ -83,7 +83,9 @@ export class ProjectionRuntime {
     this.unlisten = this.store.onStreamCreated((ns) => this.track(ns));
     // Streams created by other processes: the advisory is immediate, the rescan a safety net.
     this.advisories = this.store.nc.subscribe("$JS.EVENT.ADVISORY.STREAM.CREATED.>", {
-      callback: (_err, msg) => {
+      callback: (err, msg) => {
+        // Refused (the identity may not read advisories): the rescan still finds new streams.
+        if (err) return void this.log.warn("stream advisories unavailable", { err: err.message });
         const stream = msg.subject.split(".").pop() ?? "";
         const ns = namespaceOfStream(stream);
         if (ns !== undefined) this.track(ns);

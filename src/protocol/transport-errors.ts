@@ -1,4 +1,4 @@
-import { ClosedConnectionError, NoRespondersError, RequestError, TimeoutError } from "@nats-io/nats-core";
+import { ClosedConnectionError, NoRespondersError, PermissionViolationError, RequestError, TimeoutError } from "@nats-io/nats-core";
 
 /**
  * NATS conditions that mean "the service or the log is not reachable right
@@ -18,4 +18,9 @@ export function isTimeout(err: unknown): boolean {
 
 export function isClosedConnection(err: unknown): boolean {
   return err instanceof ClosedConnectionError || (err instanceof Error && err.cause instanceof ClosedConnectionError);
+}
+
+/** NATS refused this identity a publish or a subscription (its permissions, docs/security.md). */
+export function isPermissionViolation(err: unknown): err is Error {
+  return err instanceof PermissionViolationError || (err instanceof Error && err.cause instanceof PermissionViolationError);
 }

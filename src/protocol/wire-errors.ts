@@ -16,6 +16,7 @@ export const errorCodes: Record<ErrorKind, number> = {
   InvalidArgument: 400,
   NotFound: 404,
   AlreadyExists: 409,
+  PermissionDenied: 403,
   FailedPrecondition: 412,
   OutOfRange: 416,
   Unknown: 500,

@@ -13,6 +13,8 @@ import { isClosedConnection, isNoResponders, isTimeout } from "../protocol/trans
 import { errorHeaders } from "../protocol/wire-errors.js";
 import { Tokens } from "../tokens.js";
 import { requestContext } from "./request-context.js";
+import { guardReplies, ReplyPolicy } from "./reply-guard.js";
+import type { ServiceOptions } from "../endpoints/definition-endpoints.js";
 
 /**
  * The request/reply front of purser on the NATS services framework (`$SRV`
@@ -25,14 +27,19 @@ import { requestContext } from "./request-context.js";
 @injectable()
 export class CommandService {
   private service?: Service;
+  private readonly replies: ReplyPolicy;
 
   constructor(
     @inject(Tokens.NatsConnection) private readonly nc: NatsConnection,
     @inject(Tokens.Logger) private readonly log: Logger,
-  ) {}
+    @inject(Tokens.ServiceOptions) options: ServiceOptions,
+  ) {
+    this.replies = new ReplyPolicy(options.replyPrefixes);
+  }
 
   async start(): Promise<void> {
-    const svcm = new Svcm(this.nc);
+    // Every subscription of the framework (endpoints and `$SRV`) goes through the reply guard.
+    const svcm = new Svcm(guardReplies(this.nc, this.replies, this.log));
     this.service = await svcm.add({
       name: serviceName,
       version: serviceVersion,
@@ -70,7 +77,7 @@ export class CommandService {
         throw invalidArgument("request payload is not valid msgpack");
       }
       const payload: Payload = asPayload(raw);
-      const reply = await endpoint.run(requestContext(msg, endpoint, this.nc), payload);
+      const reply = await endpoint.run(requestContext(msg, endpoint, this.nc, this.replies), payload);
       if (reply instanceof RawReply) msg.respond(reply.data, reply.headers ? { headers: reply.headers } : undefined);
       else msg.respond(encodeWireMsgpack(reply));
     } catch (e) {

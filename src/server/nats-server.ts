@@ -14,6 +14,8 @@ export interface NatsServerOptions {
   port: number;
   host?: string;
   configFile?: string;
+  /** The configuration file names the store directory itself (a reloadable one must: nats-server refuses `-sd` then). */
+  storeDirInConfig?: boolean;
   /** Called with each line nats-server logs (it logs to stderr). */
   onLog?: (line: string) => void;
 }
@@ -21,6 +23,8 @@ export interface NatsServerOptions {
 export interface RunningNatsServer {
   url: string;
   pid: number;
+  /** Makes nats-server read its configuration file again (SIGHUP) and resolves once it has, or says why not. */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -62,10 +66,11 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
   const binary = findNatsServer();
   mkdirSync(options.storeDir, { recursive: true });
   const host = options.host ?? "127.0.0.1";
-  const args = ["-c", options.configFile ?? defaultNatsConfig, "-js", "-sd", options.storeDir, "-a", host, "-p", String(options.port)];
+  const args = ["-c", options.configFile ?? defaultNatsConfig, "-js", ...(options.storeDirInConfig ? [] : ["-sd", options.storeDir]), "-a", host, "-p", String(options.port)];
   const child: ChildProcess = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   let log = "";
+  const lineListeners = new Set<(line: string) => void>();
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(() => fail(new Error(`nats-server did not become ready in 10s:\n${log}`)), 10_000);
     child.stderr!.setEncoding("utf8");
@@ -78,6 +83,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
         buffered = buffered.slice(nl + 1);
         if (log.length < 20_000) log += line + "\n";
         options.onLog?.(line);
+        for (const listener of lineListeners) listener(line);
         if (line.includes("Server is ready")) {
           clearTimeout(timer);
           ready();
@@ -96,6 +102,23 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
   return {
     url: `nats://${host}:${options.port}`,
     pid: child.pid!,
+    reload() {
+      return new Promise<void>((done, fail) => {
+        const timer = setTimeout(() => finish(new Error("nats-server did not reload its configuration in 10s")), 10_000);
+        const finish = (err?: Error) => {
+          clearTimeout(timer);
+          lineListeners.delete(listener);
+          if (err) fail(err);
+          else done();
+        };
+        const listener = (line: string) => {
+          if (line.includes("Reloaded server configuration")) finish();
+          else if (/failed to reload|reload.*error/i.test(line)) finish(new Error(`nats-server refused the new configuration: ${line}`));
+        };
+        lineListeners.add(listener);
+        if (!child.kill("SIGHUP")) finish(new Error("nats-server is not running"));
+      });
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");

@@ -2,7 +2,6 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connect } from "@nats-io/transport-node";
 import { container as rootContainer } from "../di.js";
 import { systemClock, type Clock, CommandRunner } from "../commands/command-runner.js";
 import { ContentService, defaultContentOptions, type ContentOptions } from "../content/content-service.js";
@@ -21,12 +20,17 @@ import { BlobStore } from "../content/blob-store.js";
 import { SnapshotService } from "../snapshots/snapshot-service.js";
 import { Snapshotters } from "../snapshots/snapshotters.js";
 import { Tokens } from "../tokens.js";
+import { TenantService, type TenantAuthority } from "../security/tenant-service.js";
+import { connectNats, defaultInboxPrefix, type ConnectionSettings } from "../protocol/connection.js";
 import { ImageUnpacker } from "../unpack/unpacker.js";
 import { CommandService } from "./command-service.js";
 import { commands, projections, queries } from "./resources.js";
 
 export interface PurserConfig {
+  /** The NATS server(s); user info in the URL is used as credentials and never logged. */
   natsUrl: string;
+  /** How the service proves who it is to NATS (docs/security.md): creds, nkey, user/password, token, TLS, inbox prefix. */
+  credentials?: Omit<ConnectionSettings, "servers">;
   /** Holds the LMDB view generations, blobs, ingests, snapshot directories and scratch views. */
   dataDir: string;
   log: Logger;
@@ -40,6 +44,8 @@ export interface PurserConfig {
   content?: Partial<ContentOptions>;
   /** The garbage collector: scheduler thresholds, lock, host id (docs/gc.md). */
   gc?: Partial<GcOptions>;
+  /** Who admits tenants (the embedded nats-server's configuration); without it `tenants.*` answer FailedPrecondition. */
+  tenants?: TenantAuthority;
 }
 
 /**
@@ -75,7 +81,7 @@ export class PurserServer {
     // noAsyncTraces: nats.js otherwise builds two Error objects (stack
     // captures) per request "in case it times out", measured at ~10% of the
     // CPU of a command; our timeouts say what timed out without them.
-    const nc = await connect({ servers: config.natsUrl, name: "purser-server", maxReconnectAttempts: -1, noAsyncTraces: true });
+    const nc = await connectNats({ ...config.credentials, servers: config.natsUrl }, { name: "purser-server", maxReconnectAttempts: -1, noAsyncTraces: true });
     const scratch = join(config.dataDir, "scratch");
     mkdirSync(scratch, { recursive: true });
 
@@ -87,7 +93,7 @@ export class PurserServer {
     c.register(Tokens.Clock, { useValue: config.clock ?? systemClock });
     c.register(Tokens.EventStoreOptions, { useValue: { ...defaultEventStoreOptions, ...config.eventStore } });
     c.register(Tokens.RuntimeOptions, { useValue: { ...defaultRuntimeOptions, ...config.runtime } });
-    c.register(Tokens.ServiceOptions, { useValue: { minRvTimeoutMs: 5000, ...config.service } });
+    c.register(Tokens.ServiceOptions, { useValue: { minRvTimeoutMs: 5000, replyPrefixes: [defaultInboxPrefix], ...config.service } });
     c.register(Tokens.ContentOptions, { useValue: contentOptions });
     c.register(Tokens.GcOptions, { useValue: { ...defaultGcOptions, hostId: hostname(), ...config.gc } });
     c.register(Tokens.Projections, { useValue: [...projections, ...(config.extraProjections ?? [])] });
@@ -105,6 +111,8 @@ export class PurserServer {
     c.registerSingleton(Tokens.SnapshotService, SnapshotService);
     c.registerSingleton(Tokens.ImageUnpacker, ImageUnpacker);
     c.registerSingleton(Tokens.GcService, GcService);
+    c.register(Tokens.TenantAuthority, { useValue: config.tenants ?? null });
+    c.registerSingleton(Tokens.TenantService, TenantService);
 
     const server = new PurserServer(
       nc,
@@ -130,7 +138,12 @@ export class PurserServer {
     await server.content.start();
     server.service.mount(server.content.endpoints());
     await server.gc.start();
-    server.service.mount([...server.gc.endpoints(), ...server.unpacker.endpoints(), ...server.views.endpoints()]);
+    server.service.mount([
+      ...server.gc.endpoints(),
+      ...server.unpacker.endpoints(),
+      ...server.views.endpoints(),
+      ...c.resolve<TenantService>(Tokens.TenantService).endpoints(),
+    ]);
     // Every endpoint's subscription is on the server before start() returns:
     // a client connected elsewhere may send at once (tests restart and ask).
     await nc.flush();

@@ -7,6 +7,7 @@ import { decodeToken } from "../events/token-encoding.js";
 import { RequestHeader } from "../protocol/request-headers.js";
 import { parseCommandSubject } from "../protocol/subjects.js";
 import { requireNamespace } from "../validation/namespace.js";
+import type { ReplyPolicy } from "./reply-guard.js";
 
 /**
  * The one place a request's subject and headers become what endpoints read
@@ -14,7 +15,7 @@ import { requireNamespace } from "../validation/namespace.js";
  * but namespaces requires a valid one), the command's ids and actor, its
  * lease, and — for queries — the minimum rv.
  */
-export function requestContext(msg: Msg, endpoint: Endpoint, nc: NatsConnection): RequestContext {
+export function requestContext(msg: Msg, endpoint: Endpoint, nc: NatsConnection, replies: ReplyPolicy): RequestContext {
   const h = msg.headers;
   const header = (name: string): string | undefined => {
     const v = h?.get(name);
@@ -28,6 +29,10 @@ export function requestContext(msg: Msg, endpoint: Endpoint, nc: NatsConnection)
   const commandId = header(RequestHeader.CommandId) ?? randomUUID();
   const minRvHeader = endpoint.kind === EndpointKind.Query ? (header(RequestHeader.MinRv) ?? "") : "";
   const progressSubject = header(RequestHeader.ProgressSubject);
+  // Progress is a reply too: published with the service's rights, so only to an inbox (reply-guard.ts).
+  if (progressSubject !== undefined && !replies.allows(progressSubject)) {
+    throw invalidArgument(`${RequestHeader.ProgressSubject} must be a subject under ${replies.describe()}`);
+  }
   return {
     subject: msg.subject,
     namespace,
@@ -55,7 +60,10 @@ function namespaceOfSubject(subject: string): string {
   const token = subject.split(".")[2] ?? "";
   try {
     decodeToken(token);
-  } catch {
+  } catch (err) {
+    // Another spelling of a namespace: refused before anything, so NATS rules on the canonical token hold.
+    const canonical = /: not canonical \((.*)\)$/.exec((err as Error).message)?.[1];
+    if (canonical) throw invalidArgument(`namespace token ${JSON.stringify(token)} is not canonical: that namespace is spelled ${canonical}`);
     throw invalidArgument(`namespace token ${JSON.stringify(token)} is not a valid encoding`);
   }
   return "";

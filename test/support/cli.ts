@@ -34,6 +34,8 @@ export function runCli(server: string, args: readonly string[], env: Record<stri
         NATS_URL: "",
         PURSER_NAMESPACE: "",
         PURSER_STATE_DIR: (stateDir ??= cliStateDir()),
+        // Never the host's own local context (/run/purser/context.json): a test names its server.
+        PURSER_CONTEXT: join(stateDir, "no-context.json"),
         ...env,
       },
       stdio: ["pipe", "pipe", "pipe"],
