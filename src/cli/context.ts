@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { PurserClient } from "../client/purser-client.js";
-import { describeServers, type ConnectionSettings } from "../protocol/connection.js";
+import { describeServers, type ConnectionSettings } from "../protocol/connection-settings.js";
 import { defaultNatsUrl } from "../protocol/defaults.js";
 import { localContext, readContext, type NatsContext } from "./nats-context.js";
 import { lastRv, lastRvs, recordRv } from "./last-rv.js";

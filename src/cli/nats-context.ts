@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, chmodSync } from "node:fs"
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { invalidArgument } from "../errors/errdefs.js";
-import type { ConnectionSettings } from "../protocol/connection.js";
+import type { ConnectionSettings } from "../protocol/connection-settings.js";
 import { writeSecretFile } from "../security/secret-files.js";
 
 /**
