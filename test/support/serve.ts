@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { freePort } from "../../src/server/nats-server.js";
+import { cliPath } from "./cli.js";
+import { tempDir } from "./nats.js";
+
+/**
+ * A real `purser serve` process in the embedded mode, as `bash infra/run.sh`
+ * runs it: its own nats-server with authorization on, a data directory and a
+ * local context in temporary directories, on a free loopback port.
+ */
+export interface ServedPurser {
+  url: string;
+  dataDir: string;
+  /** Where serve wrote the admin's context (PURSER_CONTEXT of this process). */
+  contextFile: string;
+  adminSeed: string;
+  serviceSeed: string;
+  /** The environment a CLI on this host has: the local context points at this serve. */
+  env: Record<string, string>;
+  /** serve's JSON log lines so far. */
+  logs(): Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export async function startServe(extraArgs: readonly string[] = []): Promise<ServedPurser> {
+  const data = tempDir("purser-serve-");
+  const port = await freePort();
+  const contextFile = join(data.path, "run", "context.json");
+  const env = { PURSER_CONTEXT: contextFile, NATS_URL: "", PURSER_NAMESPACE: "", PURSER_STATE_DIR: join(data.path, "cli-state") };
+  const child: ChildProcess = spawn(process.execPath, [cliPath, "serve", "--data-dir", join(data.path, "data"), "--nats-port", String(port), "--gc-manual", ...extraArgs], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const lines: string[] = [];
+  let stdout = "";
+  let buffered = "";
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      lines.push(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`purser serve not ready in 30s:\n${stdout}\n${lines.join("\n")}`)), 30_000);
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+      if (stdout.includes(" ready: ")) {
+        clearTimeout(timer);
+        ready();
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`purser serve exited with ${code}:\n${stdout}\n${lines.join("\n")}`));
+    });
+  });
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    dataDir: join(data.path, "data"),
+    contextFile,
+    adminSeed: join(data.path, "data", "identities", "admin.nk"),
+    serviceSeed: join(data.path, "data", "identities", "service.nk"),
+    env,
+    logs: () =>
+      lines.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+      data.remove();
+    },
+  };
+}
