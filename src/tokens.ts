@@ -27,7 +27,7 @@ export const Tokens = {
   ImageUnpacker: Symbol("ImageUnpacker"),
   GcOptions: Symbol("GcOptions"),
   GcService: Symbol("GcService"),
-  /** Who admits tenants to NATS (the embedded server's configuration), or null with an operator's own NATS. */
+  /** Who admits tenants to NATS (the embedded server's configuration), or one that refuses with an operator's own NATS. */
   TenantAuthority: Symbol("TenantAuthority"),
   TenantService: Symbol("TenantService"),
 } as const;

@@ -35,7 +35,8 @@ describe("commands on views that lag the log", () => {
 
   test("a command with nothing to append waits for the views to hold the whole log, then decides (the delete is not lost)", async () => {
     const c = p.client;
-    await c.leases.create(ns, { id: "l" });
+    const created = await c.leases.create(ns, { id: "l" });
+    await c.leases.list(ns, [], { minRv: created.rv }); // the lease is in the views before they are held back
     gate.closed = true;
     const added = await c.leases.addResource(ns, "l", { type: "content", id: digest });
     await eventually(() => gate.refusals >= 1, "the views to try the addition");

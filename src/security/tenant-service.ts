@@ -27,7 +27,7 @@ export interface TenantAuthority {
 @injectable()
 export class TenantService {
   constructor(
-    @inject(Tokens.TenantAuthority) private readonly authority: TenantAuthority | null,
+    @inject(Tokens.TenantAuthority) private readonly authority: TenantAuthority,
     @inject(Tokens.Clock) private readonly clock: Clock,
   ) {}
 
@@ -42,15 +42,8 @@ export class TenantService {
     return [endpoint("add", (p) => this.add(p)), endpoint("list", async () => this.list()), endpoint("remove", (p) => this.remove(p))];
   }
 
-  private require(): TenantAuthority {
-    if (!this.authority) {
-      throw failedPrecondition("tenants are admitted by the embedded nats-server's configuration; with --server, grant the permissions of docs/security.md in your NATS server instead");
-    }
-    return this.authority;
-  }
-
   async add(p: Payload): Promise<TenantInfo> {
-    const authority = this.require();
+    const authority = this.authority;
     const name = requireTenantName(p.name);
     const publicKey = requiredString(p, "publicKey");
     try {
@@ -68,16 +61,27 @@ export class TenantService {
   }
 
   list(): TenantInfo[] {
-    return this.require().tenants().map(info);
+    return this.authority.tenants().map(info);
   }
 
   async remove(p: Payload): Promise<{ name: string }> {
     const name = requireTenantName(p.name);
-    await this.require().removeTenant(name);
+    await this.authority.removeTenant(name);
     return { name };
   }
 }
 
 function info(t: TenantRecord): TenantInfo {
   return { ...t, inboxPrefix: tenantInboxPrefix(t.name) };
+}
+
+/** With an operator's own NATS: purser cannot change who the server admits. */
+export const noTenantAuthority: TenantAuthority = {
+  tenants: () => refuse(),
+  addTenant: async () => refuse(),
+  removeTenant: async () => refuse(),
+};
+
+function refuse(): never {
+  throw failedPrecondition("tenants are admitted by the embedded nats-server's configuration; with --server, grant the permissions of docs/security.md in your NATS server instead");
 }

@@ -20,7 +20,7 @@ import { BlobStore } from "../content/blob-store.js";
 import { SnapshotService } from "../snapshots/snapshot-service.js";
 import { Snapshotters } from "../snapshots/snapshotters.js";
 import { Tokens } from "../tokens.js";
-import { TenantService, type TenantAuthority } from "../security/tenant-service.js";
+import { noTenantAuthority, TenantService, type TenantAuthority } from "../security/tenant-service.js";
 import { connectNats, defaultInboxPrefix, type ConnectionSettings } from "../protocol/connection.js";
 import { ImageUnpacker } from "../unpack/unpacker.js";
 import { CommandService } from "./command-service.js";
@@ -111,7 +111,7 @@ export class PurserServer {
     c.registerSingleton(Tokens.SnapshotService, SnapshotService);
     c.registerSingleton(Tokens.ImageUnpacker, ImageUnpacker);
     c.registerSingleton(Tokens.GcService, GcService);
-    c.register(Tokens.TenantAuthority, { useValue: config.tenants ?? null });
+    c.register(Tokens.TenantAuthority, { useValue: config.tenants ?? noTenantAuthority });
     c.registerSingleton(Tokens.TenantService, TenantService);
 
     const server = new PurserServer(

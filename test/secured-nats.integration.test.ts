@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
+import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
+import { freePort, startNatsServer, type RunningNatsServer } from "../src/server/nats-server.js";
+import { adminPermissions, serviceInboxPrefix, servicePermissions, type Permissions } from "../src/security/permissions.js";
+import { cliPath, runCli } from "./support/cli.js";
+import { tempDir } from "./support/nats.js";
+
+/**
+ * purser against an operator's own nats-server, secured as operators secure
+ * them: user/password over TLS (a CA made with openssl), and decentralised
+ * JWT auth with creds files (keys and JWTs made with the NATS libraries).
+ * Both run the real `purser serve --server …` and the CLI with flags only.
+ */
+const servicePassword = "svc-pw-0x5ecret";
+const adminPassword = "adm-pw-0x5ecret";
+
+/** A nats-server with `body` added to a config naming its port and store (its own, not infra/nats.conf). */
+async function startOwnNats(dir: string, body: string): Promise<RunningNatsServer> {
+  const port = await freePort();
+  const store = join(dir, "store");
+  const conf = join(dir, "nats.conf");
+  writeFileSync(conf, `port: ${port}\nhost: 127.0.0.1\nmax_payload: 1MB\njetstream { store_dir: ${JSON.stringify(store)} }\n${body}\n`);
+  return startNatsServer({ storeDir: store, storeDirInConfig: true, port, configFile: conf });
+}
+
+/** A real `purser serve --server …` with the given connection flags; resolves on its ready line. */
+async function startServeOn(args: readonly string[], dataDir: string, env: Record<string, string> = {}): Promise<{ stdout: () => string; stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, [cliPath, ...args, "serve", "--data-dir", dataDir, "--gc-manual"], {
+    env: { ...process.env, NATS_URL: "", PURSER_CONTEXT: join(dataDir, "no-context.json"), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  await new Promise<void>((ready, fail) => {
+    child.stdout!.on("data", (d) => {
+      stdout += d;
+      if (stdout.includes(" ready: ")) ready();
+    });
+    child.once("exit", (code) => fail(new Error(`serve exited with ${code}: ${stdout}${stderr}`)));
+  });
+  return {
+    stdout: () => stdout + stderr,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+const asConfig = (p: Permissions) => JSON.stringify({ publish: p.publish, subscribe: p.subscribe });
+
+describe("purser on an operator's own secured NATS", () => {
+  describe("user and password over TLS", () => {
+    const dir = tempDir("purser-tls-");
+    let nats: RunningNatsServer;
+    let serve: Awaited<ReturnType<typeof startServeOn>>;
+    let url: string;
+    const ca = join(dir.path, "ca.pem");
+
+    before(async () => {
+      const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir.path, stdio: "pipe" });
+      openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=purser-test-ca");
+      openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
+      // nats.js verifies an upgraded socket as "localhost" when the URL names an IP address.
+      writeFileSync(join(dir.path, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+      openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "san.ext");
+      nats = await startOwnNats(
+        dir.path,
+        `tls { cert_file: ${JSON.stringify(join(dir.path, "server.pem"))}, key_file: ${JSON.stringify(join(dir.path, "server.key"))} }
+authorization { users = [
+  { user: purser, password: ${JSON.stringify(servicePassword)}, permissions: ${asConfig(servicePermissions())} }
+  { user: admin, password: ${JSON.stringify(adminPassword)}, permissions: ${asConfig(adminPermissions())} }
+] }`,
+      );
+      url = nats.url.replace("nats://", "tls://");
+      // The service's password in the URL (user info), the CA as a flag.
+      serve = await startServeOn(["--server", url.replace("tls://", `tls://purser:${servicePassword}@`), "--tls-ca", ca, "--inbox-prefix", serviceInboxPrefix], join(dir.path, "data"));
+    });
+    after(async () => {
+      await serve?.stop();
+      await nats?.stop();
+      dir.remove();
+    });
+
+    test("serve connects with the URL's user info and never shows the password", () => {
+      assert.match(serve.stdout(), new RegExp(`ready: NATS ${url.replace(/[.]/g, "\\.")}, data `));
+      assert.ok(!serve.stdout().includes(servicePassword), serve.stdout());
+    });
+
+    test("the CLI with --user, NATS_PASSWORD and --tls-ca works as the admin", async () => {
+      const cli = (...args: string[]) => runCli(url, ["--user", "admin", "--tls-ca", ca, ...args], { NATS_PASSWORD: adminPassword });
+      const created = await cli("ns", "create", "secured", "k=v");
+      assert.equal(created.stderr, "");
+      assert.equal((await cli("ns", "ls")).stdout, "NAME    LABELS\nsecured k=v\n");
+      const tenants = await cli("tenants", "add", "x", "secured", "-o", dir.path);
+      assert.equal(
+        tenants.stderr,
+        "purser: tenants are admitted by the embedded nats-server's configuration; with --server, grant the permissions of docs/security.md in your NATS server instead: failed precondition\n",
+      );
+    });
+
+    test("a wrong password, and a server certificate nobody vouches for, are refused without echoing secrets", async () => {
+      const wrong = await runCli(url, ["--user", "admin", "--tls-ca", ca, "ns", "ls"], { NATS_PASSWORD: "not-the-password" });
+      assert.equal(wrong.stderr, `purser: cannot connect to NATS at ${url}: Authorization Violation: unavailable\n`);
+      const untrusted = await runCli(url.replace("tls://", `tls://admin:${adminPassword}@`), ["ns", "ls"]);
+      assert.equal(untrusted.code, 1);
+      assert.match(untrusted.stderr, new RegExp(`^purser: cannot connect to NATS at ${url.replace(/[.]/g, "\\.")}: .*: unavailable\\n$`));
+      assert.ok(!untrusted.stderr.includes(adminPassword), untrusted.stderr);
+    });
+  });
+
+  describe("decentralised auth: operator, account and creds files", () => {
+    const dir = tempDir("purser-creds-");
+    let nats: RunningNatsServer;
+    let serve: Awaited<ReturnType<typeof startServeOn>>;
+    const adminCreds = join(dir.path, "admin.creds");
+
+    before(async () => {
+      const operator = createOperator();
+      const account = createAccount();
+      const operatorJwt = await encodeOperator("purser-test-operator", operator);
+      const accountJwt = await encodeAccount(
+        "PURSER",
+        account,
+        { limits: { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 } },
+        { signer: operator },
+      );
+      const issue = async (name: string, p: Permissions, file: string) => {
+        const user = createUser();
+        const jwt = await encodeUser(name, user, account, { pub: { allow: p.publish.allow, deny: p.publish.deny ?? [] }, sub: { allow: p.subscribe.allow, deny: [] } });
+        writeFileSync(file, fmtCreds(jwt, user), { mode: 0o600 });
+      };
+      await issue("service", servicePermissions(), join(dir.path, "service.creds"));
+      await issue("admin", adminPermissions(), adminCreds);
+      // JetStream in operator mode needs a system account.
+      const system = createAccount();
+      const systemJwt = await encodeAccount("SYS", system, {}, { signer: operator });
+      nats = await startOwnNats(
+        dir.path,
+        `operator: ${JSON.stringify(operatorJwt)}\nsystem_account: ${system.getPublicKey()}\nresolver: MEMORY\n` +
+          `resolver_preload: { ${account.getPublicKey()}: ${JSON.stringify(accountJwt)}, ${system.getPublicKey()}: ${JSON.stringify(systemJwt)} }`,
+      );
+      serve = await startServeOn(["--server", nats.url, "--creds", join(dir.path, "service.creds"), "--inbox-prefix", serviceInboxPrefix], join(dir.path, "data"));
+    });
+    after(async () => {
+      await serve?.stop();
+      await nats?.stop();
+      dir.remove();
+    });
+
+    test("serve and the CLI authenticate with --creds (and NATS_CREDS); without creds the server refuses", async () => {
+      const created = await runCli(nats.url, ["--creds", adminCreds, "ns", "create", "jwt-ns"]);
+      assert.equal(created.stderr, "");
+      assert.equal((await runCli(nats.url, ["ns", "ls"], { NATS_CREDS: adminCreds })).stdout, "NAME   LABELS\njwt-ns -\n");
+      const anonymous = await runCli(nats.url, ["ns", "ls"]);
+      assert.equal(anonymous.stderr, `purser: cannot connect to NATS at ${nats.url}: Authorization Violation: unavailable\n`);
+    });
+  });
+});
