@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
@@ -8,6 +8,9 @@ import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import { freePort, startNatsServer, type RunningNatsServer } from "../src/server/nats-server.js";
 import { adminPermissions, serviceInboxPrefix, servicePermissions, type Permissions } from "../src/security/permissions.js";
 import { cliPath, runCli } from "./support/cli.js";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { streamName } from "../src/events/subjects.js";
+import { connectNats } from "../src/protocol/connection.js";
 import { tempDir } from "./support/nats.js";
 
 /**
@@ -29,8 +32,13 @@ async function startOwnNats(dir: string, body: string): Promise<RunningNatsServe
 }
 
 /** A real `purser serve --server …` with the given connection flags; resolves on its ready line. */
-async function startServeOn(args: readonly string[], dataDir: string, env: Record<string, string> = {}): Promise<{ stdout: () => string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [cliPath, ...args, "serve", "--data-dir", dataDir, "--gc-manual"], {
+async function startServeOn(
+  args: readonly string[],
+  dataDir: string,
+  env: Record<string, string> = {},
+  serveArgs: readonly string[] = [],
+): Promise<{ stdout: () => string; stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, [cliPath, ...args, "serve", "--data-dir", dataDir, "--gc-manual", ...serveArgs], {
     env: { ...process.env, NATS_URL: "", PURSER_CONTEXT: join(dataDir, "no-context.json"), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -113,6 +121,68 @@ authorization { users = [
       assert.equal(untrusted.code, 1);
       assert.match(untrusted.stderr, new RegExp(`^purser: cannot connect to NATS at ${url.replace(/[.]/g, "\\.")}: .*: unavailable\\n$`));
       assert.ok(!untrusted.stderr.includes(adminPassword), untrusted.stderr);
+    });
+  });
+
+  describe("a 3-node cluster with credentials (users on every node, authenticated routes)", () => {
+    const dir = tempDir("purser-cluster-");
+    const nodes: RunningNatsServer[] = [];
+    let serve: Awaited<ReturnType<typeof startServeOn>>;
+    let urls: string[] = [];
+
+    before(async () => {
+      const client = await Promise.all([0, 1, 2].map(() => freePort()));
+      const routes = await Promise.all([0, 1, 2].map(() => freePort()));
+      const routeUrls = routes.map((p) => `nats://route:route-pw@127.0.0.1:${p}`);
+      const users = `authorization { users = [
+  { user: purser, password: ${JSON.stringify(servicePassword)}, permissions: ${asConfig(servicePermissions())} }
+  { user: admin, password: ${JSON.stringify(adminPassword)}, permissions: ${asConfig(adminPermissions())} }
+] }`;
+      const started = [0, 1, 2].map(async (i) => {
+        const nodeDir = join(dir.path, `n${i}`);
+        mkdirSync(nodeDir);
+        const store = join(nodeDir, "store");
+        const conf = join(nodeDir, "nats.conf");
+        writeFileSync(
+          conf,
+          `server_name: n${i}\nport: ${client[i]}\nhost: 127.0.0.1\njetstream { store_dir: ${JSON.stringify(store)} }\n` +
+            `cluster { name: purser-test, listen: "127.0.0.1:${routes[i]}", authorization { user: route, password: route-pw }, routes: ${JSON.stringify(routeUrls)} }\n${users}\n`,
+        );
+        return startNatsServer({ storeDir: store, storeDirInConfig: true, port: client[i]!, configFile: conf });
+      });
+      nodes.push(...(await Promise.all(started)));
+      urls = nodes.map((n) => n.url);
+      serve = await startServeOn(
+        ["--server", urls.slice(0, 2).join(","), "--user", "purser", "--inbox-prefix", serviceInboxPrefix],
+        join(dir.path, "data"),
+        {
+          NATS_PASSWORD: servicePassword,
+        },
+        ["--replicas", "3"],
+      );
+    });
+    after(async () => {
+      await serve?.stop();
+      await Promise.all(nodes.map((n) => n.stop()));
+      dir.remove();
+    });
+
+    test("serve (R3 streams) and the CLI on another node work with passwords from the environment", async () => {
+      const cli = (...args: string[]) => runCli(urls[2]!, ["--user", "admin", ...args], { NATS_PASSWORD: adminPassword });
+      // A JetStream cluster elects its meta leader after the nodes meet: until then a command is Unavailable.
+      const deadline = Date.now() + 60_000;
+      let created = await cli("ns", "create", "clustered", "r=3");
+      while (created.code !== 0 && /unavailable\n$/.test(created.stderr) && Date.now() < deadline) created = await cli("ns", "create", "clustered", "r=3");
+      assert.equal(created.stderr, "");
+      assert.equal((await cli("ns", "ls")).stdout, "NAME      LABELS\nclustered r=3\n");
+      assert.ok(!serve.stdout().includes(servicePassword));
+      const admin = await connectNats({ servers: urls[1]!, user: "admin", password: adminPassword }, {});
+      try {
+        const info = await (await jetstreamManager(admin)).streams.info(streamName("clustered"));
+        assert.equal(info.config.num_replicas, 3);
+      } finally {
+        await admin.close();
+      }
     });
   });
 
