@@ -15,18 +15,37 @@ export function asPayload(value: unknown): Payload {
   return value as Payload;
 }
 
+/**
+ * The longest string field a request may carry (names, ids, keys, refs,
+ * cursors, digests), in UTF-8 bytes. They become LMDB keys, whose limit is
+ * 1978 bytes for a whole key (namespace and up to three ids: a snapshot's
+ * parent index, a lease's resources); a longer one answered `Unknown: Key size
+ * is larger than the maximum key size`. Docker references stay well under
+ * (a name of 255, a tag of 128, a digest of 71).
+ */
+export const maxStringFieldBytes = 512;
+
+function bounded(field: string, v: string): string {
+  // Cheap first: a string of n UTF-16 units has at most 3n UTF-8 bytes.
+  if (v.length * 3 > maxStringFieldBytes) {
+    const bytes = Buffer.byteLength(v, "utf8");
+    if (bytes > maxStringFieldBytes) throw invalidArgument(`request field ${JSON.stringify(field)} is ${bytes} bytes, longer than ${maxStringFieldBytes}`);
+  }
+  return v;
+}
+
 export function requiredString(p: Payload, field: string): string {
   const v = p[field];
   if (v === undefined || v === null) throw invalidArgument(`request field ${JSON.stringify(field)} is required`);
   if (typeof v !== "string") throw invalidArgument(`request field ${JSON.stringify(field)} must be a string`);
-  return v;
+  return bounded(field, v);
 }
 
 export function optionalString(p: Payload, field: string): string | undefined {
   const v = p[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") throw invalidArgument(`request field ${JSON.stringify(field)} must be a string`);
-  return v;
+  return bounded(field, v);
 }
 
 export function optionalBoolean(p: Payload, field: string): boolean | undefined {

@@ -4,7 +4,7 @@
  * against an {@link Adaptor}.
  */
 import type { Adaptor } from "./adaptor.js";
-import { compileGoRegexp } from "./regexp.js";
+import { compileGoRegexp, type GoRegexp } from "./regexp.js";
 
 /** Something that can decide whether the object behind an adaptor matches. */
 export interface Filter {
@@ -44,7 +44,7 @@ export type Operator = (typeof Operator)[keyof typeof Operator];
 /** One `<fieldpath>[<operator><value>]` term. */
 export class Selector implements Filter {
   /** The compiled pattern of a `~=` selector. */
-  readonly re: RegExp | undefined;
+  readonly re: GoRegexp | undefined;
 
   /**
    * @param re the compiled pattern for `~=`; compiled from `value` (Go RE2
@@ -56,7 +56,7 @@ export class Selector implements Filter {
     readonly fieldpath: readonly string[],
     readonly operator: Operator,
     readonly value = "",
-    re?: RegExp,
+    re?: GoRegexp,
   ) {
     this.re = operator === Operator.Matches ? (re ?? compileGoRegexp(value)) : undefined;
   }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { EndpointKind, EndpointScope, type Endpoint, type RequestContext } from "../endpoints/endpoint.js";
 import { invalidArgument } from "../errors/errdefs.js";
+import { maxStringFieldBytes } from "../commands/payload.js";
 import { encodeWireMsgpack } from "../events/msgpack.js";
 import { decodeToken } from "../events/token-encoding.js";
 import { RequestHeader } from "../protocol/request-headers.js";
@@ -25,6 +26,11 @@ export function requestContext(msg: Msg, endpoint: Endpoint, nc: NatsConnection,
   if (endpoint.scope === EndpointScope.Namespace) {
     namespace = namespaceOfSubject(msg.subject);
     if (!endpoint.checksOwnNamespace) requireNamespace(namespace);
+  }
+  for (const name of [RequestHeader.CommandId, RequestHeader.CorrelationId, RequestHeader.Actor, RequestHeader.Lease]) {
+    // They become event headers and, for a lease, LMDB keys (payload.ts: the same bound as string fields).
+    const bytes = Buffer.byteLength(header(name) ?? "", "utf8");
+    if (bytes > maxStringFieldBytes) throw invalidArgument(`${name} is ${bytes} bytes, longer than ${maxStringFieldBytes}`);
   }
   const commandId = header(RequestHeader.CommandId) ?? randomUUID();
   const minRvHeader = endpoint.kind === EndpointKind.Query ? (header(RequestHeader.MinRv) ?? "") : "";
