@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -77,6 +77,63 @@ describe("layer application", () => {
     assert.throws(() => s.resolveDir(["file", "x"], true), NotADirectoryError);
     symlinkSync("loop", join(root, "loop"));
     assert.throws(() => s.resolveDir(["loop", "x"], true), /too many levels of symbolic links/);
+  });
+
+  /** A file outside the snapshot whose mode, owner and time an escape would change. */
+  const canary = (path: string, isDir = false) => {
+    if (isDir) mkdirSync(path, { mode: 0o755 });
+    else writeFileSync(path, "canary", { mode: 0o644 });
+    const st = statSync(path);
+    return () => {
+      const now = statSync(path);
+      assert.deepEqual([now.mode, now.uid, now.gid, now.mtimeMs], [st.mode, st.uid, st.gid, st.mtimeMs], `${path} changed`);
+    };
+  };
+
+  test("a directory entry then a symlink of the same name leaves the symlink's target untouched (file and directory)", async () => {
+    for (const isDir of [false, true]) {
+      const root = fresh();
+      const outside = join(dir, `canary-${n++}`);
+      const unchanged = canary(outside, isDir);
+      const layer = await buildLayer([
+        { name: "d/", type: "directory", mode: 0o4777, uid: 4321, gid: 4321, mtime: new Date(0) },
+        { name: "d", type: "symlink", linkname: outside },
+      ]);
+      await applyLayer({ blobPath: blobFile(layer.blob), dir: root, diffId: layer.diffId });
+      unchanged();
+      assert.equal(readlinkSync(join(root, "d")), outside);
+    }
+  });
+
+  test("a parent directory replaced by a symlink later in the layer: its children's metadata is not applied through it", async () => {
+    const root = fresh();
+    const outside = join(dir, `canary-dir-${n++}`);
+    mkdirSync(outside);
+    const unchanged = canary(join(outside, "b"), true);
+    const layer = await buildLayer([
+      { name: "a/", type: "directory" },
+      { name: "a/b/", type: "directory", mode: 0o777, mtime: new Date(0) },
+      { name: "a", type: "symlink", linkname: outside },
+    ]);
+    await applyLayer({ blobPath: blobFile(layer.blob), dir: root, diffId: layer.diffId });
+    unchanged();
+  });
+
+  test("the trick never reaches a parent snapshot's file through an inode the snapshot shares with it", async () => {
+    const parent = fresh();
+    writeFileSync(join(parent, "shared"), "parent's", { mode: 0o644 });
+    const root = fresh();
+    linkSync(join(parent, "shared"), join(root, "shared")); // the native snapshotter's copy of an unchanged file
+    const unchanged = canary(join(parent, "other"));
+    const sharedBefore = statSync(join(parent, "shared"));
+    const layer = await buildLayer([
+      { name: "d/", type: "directory", mode: 0o4777, mtime: new Date(0) },
+      { name: "d", type: "symlink", linkname: "shared" },
+    ]);
+    await applyLayer({ blobPath: blobFile(layer.blob), dir: root, diffId: layer.diffId });
+    const sharedAfter = statSync(join(parent, "shared"));
+    assert.deepEqual([sharedAfter.mode, sharedAfter.mtimeMs], [sharedBefore.mode, sharedBefore.mtimeMs]);
+    unchanged();
   });
 
   test("gzip, zstd and plain tars give the same tree and diff id", async () => {

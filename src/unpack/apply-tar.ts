@@ -3,6 +3,7 @@ import {
   chmodSync,
   chownSync,
   closeSync,
+  constants as fsConstants,
   fchmodSync,
   fchownSync,
   futimesSync,
@@ -172,18 +173,41 @@ class TarApplier {
     }
   }
 
-  /** Directory modes and times, last (writing entries into a directory changes its mtime). */
+  /**
+   * Directory owners, modes and times, last (writing entries into a directory
+   * changes its mtime). A later entry of the layer may have replaced the
+   * directory, or one of its parents, with a symlink (`d/` then `d -> /etc`):
+   * metadata is applied through a descriptor of the directory itself, opened
+   * without following links after checking every parent is still a real
+   * directory, so it never reaches outside the snapshot, nor a file whose
+   * inode the snapshot shares with its parent (docs/unpack.md).
+   */
   finish(): void {
     for (const { rel, header } of this.dirMeta) {
-      const path = this.scope.abs(rel);
+      const fd = this.openOwnDirectory(rel);
+      if (fd === undefined) continue; // a later entry removed or replaced it
       try {
-        if (this.chown) chownSync(path, header.uid ?? 0, header.gid ?? 0);
-        chmodSync(path, (header.mode ?? 0o755) & 0o7777);
-        utimesSync(path, mtimeOf(header), mtimeOf(header));
-      } catch (err) {
-        // A later entry of the layer removed or replaced it.
-        if (!isErrno(err, "ENOENT") && !isErrno(err, "ENOTDIR")) throw err;
+        if (this.chown) fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
+        fchmodSync(fd, (header.mode ?? 0o755) & 0o7777);
+        futimesSync(fd, mtimeOf(header), mtimeOf(header));
+      } finally {
+        closeSync(fd);
       }
+    }
+  }
+
+  /** A descriptor of `rel` when it and every parent are real directories of the snapshot, else undefined. */
+  private openOwnDirectory(rel: string): number | undefined {
+    const comps = rel.split("/").filter((c) => c !== "");
+    for (let i = 1; i < comps.length; i++) {
+      const st = lstatSync(this.scope.abs(comps.slice(0, i).join("/")), { throwIfNoEntry: false });
+      if (!st?.isDirectory()) return undefined;
+    }
+    try {
+      return openSync(this.scope.abs(rel), fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
+    } catch (err) {
+      if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR") || isErrno(err, "ELOOP")) return undefined;
+      throw err;
     }
   }
 
