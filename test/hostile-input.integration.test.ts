@@ -25,16 +25,16 @@ describe("hostile input: filters and identifiers", () => {
 
   test("a ~= pattern that backtracks exponentially in JavaScript answers while another client is served (RE2)", { timeout: 60_000 }, async () => {
     const ns = "redos";
-    const created = await p.client.images.create(ns, { name: "a".repeat(500), target });
+    const created = await p.client.images.create(ns, { name: "a".repeat(1800), target });
     const bystanderNs = await other.namespaces.create("bystander");
-    // A backtracking engine explores 2^500 ways to split the name; RE2 reads it once.
+    // A backtracking engine explores 2^1800 ways to split the name; RE2 reads it once.
     const [listed, bystander] = await Promise.all([
       p.client.images.list(ns, ['name~="^(a|a)+b$"'], { minRv: created.rv }),
       other.namespaces.get("bystander", { minRv: bystanderNs.rv }),
     ]);
     assert.deepEqual(listed.result, []);
     assert.equal(bystander.result.name, "bystander");
-    assert.deepEqual((await p.client.images.list(ns, ['name~="^(a+)+$"'])).result.map((i) => i.name), ["a".repeat(500)]);
+    assert.deepEqual((await p.client.images.list(ns, ['name~="^(a+)+$"'])).result.map((i) => i.name), ["a".repeat(1800)]);
   });
 
   test("Go's syntax and error text for a bad pattern", async () => {
@@ -48,14 +48,16 @@ describe("hostile input: filters and identifiers", () => {
   });
 
   const long = "k".repeat(2000);
+  const refused = (field: string) => `request field "${field}" greater than maximum length (1800 bytes): invalid argument`;
   const cases: Array<[string, (c: PurserClient) => Promise<unknown>, string]> = [
-    ["an image name", (c) => c.images.create("long", { name: long, target }), 'request field "name" is 2000 bytes, longer than 512: invalid argument'],
-    ["an image get", (c) => c.images.get("long", long), 'request field "name" is 2000 bytes, longer than 512: invalid argument'],
-    ["a list cursor", (c) => c.query("long", "images", "list", { after: long }), 'request field "after" is 2000 bytes, longer than 512: invalid argument'],
-    ["a container id", (c) => c.containers.create("long", { id: long, image: "x", runtime: { name: "r" } } as never), 'request field "id" is 2000 bytes, longer than 512: invalid argument'],
-    ["a snapshot key", (c) => c.snapshots.prepare("long", long), 'request field "key" is 2000 bytes, longer than 512: invalid argument'],
-    ["a lease id", (c) => c.leases.create("long", { id: long }), 'request field "id" is 2000 bytes, longer than 512: invalid argument'],
-    ["a lease header", (c) => c.leases.create("long", { id: "l" }, { lease: long }), "Purser-Lease is 2000 bytes, longer than 512: invalid argument"],
+    ["an image name", (c) => c.images.create("long", { name: long, target }), refused("name")],
+    ["an image get", (c) => c.images.get("long", long), refused("name")],
+    ["a list cursor", (c) => c.query("long", "images", "list", { after: long }), refused("after")],
+    ["a container id", (c) => c.containers.create("long", { id: long, image: "x", runtime: { name: "r" } } as never), refused("id")],
+    ["a snapshot key", (c) => c.snapshots.prepare("long", long), refused("key")],
+    ["a snapshot key over its own bound", (c) => c.snapshots.prepare("long", "k".repeat(1000)), "snapshot key greater than maximum length (900 bytes): invalid argument"],
+    ["a lease id", (c) => c.leases.create("long", { id: long }), refused("id")],
+    ["a lease header", (c) => c.leases.create("long", { id: "l" }, { lease: long }), "Purser-Lease greater than maximum length (1800 bytes): invalid argument"],
   ];
   for (const [what, when, text] of cases) {
     test(`an over-long identifier is InvalidArgument before it reaches LMDB: ${what}`, async () => {
@@ -63,13 +65,23 @@ describe("hostile input: filters and identifiers", () => {
     });
   }
 
+  test("a snapshot key and its parent share one LMDB key: each is bounded at 900 bytes, and two at the bound are stored", async () => {
+    const parent = "p".repeat(900);
+    await p.client.snapshots.prepare("twokeys", "p-active");
+    await p.client.snapshots.commit("twokeys", parent, "p-active");
+    const child = await p.client.snapshots.prepare("twokeys", "k".repeat(900), parent);
+    assert.equal((await p.client.snapshots.stat("twokeys", "k".repeat(900), { minRv: child.rv })).result.parent, parent);
+    await rejects(p.client.snapshots.prepare("twokeys", "k".repeat(901), parent), "InvalidArgument", "snapshot key greater than maximum length (900 bytes): invalid argument");
+    assert.deepEqual((await p.client.system.quarantined()).result, []);
+  });
+
   test("no over-long request appended anything", async () => {
     assert.deepEqual((await eventsOf(p.client, "long")).map((e) => e.event.type), []);
   });
 
   test("an over-long actor header is refused too (it would be carried into every event)", async () => {
     const h = natsHeaders();
-    h.set(RequestHeader.Actor, "a".repeat(600));
-    await rejects(p.client.requestMsg(commandSubject("long", "leases", "create"), encodeWireMsgpack({ id: "x" }), h), "InvalidArgument", "Purser-Actor is 600 bytes, longer than 512: invalid argument");
+    h.set(RequestHeader.Actor, "a".repeat(1801));
+    await rejects(p.client.requestMsg(commandSubject("long", "leases", "create"), encodeWireMsgpack({ id: "x" }), h), "InvalidArgument", "Purser-Actor greater than maximum length (1800 bytes): invalid argument");
   });
 });

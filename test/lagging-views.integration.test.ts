@@ -7,7 +7,11 @@ import { eventually } from "./support/assertions.js";
 const ns = "lagging";
 const digest = `sha256:${"c".repeat(64)}`;
 
-/** Holds back the views of one namespace while closed: every apply throws, and the runtime retries it. */
+/**
+ * Holds back the views of one namespace while closed: every apply fails as
+ * the store would (an error with a `code`, like a full map), so the runtime
+ * retries the batch instead of quarantining the event.
+ */
 class Gate {
   closed = false;
   refusals = 0;
@@ -17,7 +21,7 @@ class Gate {
     apply: (_views, stored) => {
       if (this.closed && stored.namespace === ns) {
         this.refusals++;
-        throw new Error("gate closed");
+        throw Object.assign(new Error("gate closed"), { code: "EAGAIN" });
       }
     },
   };

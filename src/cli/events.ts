@@ -17,8 +17,16 @@ export function registerEventCommands(program: Command): void {
     .option("--since <time>", "start at this time (RFC 3339, or a duration such as 10m or 2h ago)")
     .option("-f, --follow", "keep streaming new events")
     .option("--host", "read the host stream instead (blobs removed from hosts' disks; the NAMESPACE column is the host)")
-    .action(async (filters: string[], opts: { allNamespaces?: boolean; fromRv?: string; since?: string; follow?: boolean; host?: boolean }, cmd: Command) =>
+    .option("--quarantined", "list the events the views skipped (undecodable, or a projection failed on them) and why")
+    .action(async (filters: string[], opts: { allNamespaces?: boolean; fromRv?: string; since?: string; follow?: boolean; host?: boolean; quarantined?: boolean }, cmd: Command) =>
       withSession(cmd, async (s) => {
+        if (opts.quarantined) {
+          const { result } = await s.client.system.quarantined();
+          const { printJson, table } = await import("./output.js");
+          if (s.options.json) return printJson(result);
+          process.stdout.write(table(["NAMESPACE", "RV", "SUBJECT", "TYPE", "REASON"], result.map((q) => [q.namespace, String(q.seq), q.subject, q.type || "-", q.reason])));
+          return;
+        }
         // The filter language and the line formats load with the command, not with every CLI start.
         const { parseFilters } = await import("../filters/index.js");
         const { eventAdaptor, eventJson, eventLine } = await import("./event-output.js");

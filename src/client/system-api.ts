@@ -1,7 +1,7 @@
 import { decode } from "@msgpack/msgpack";
 import { createInbox, headers as natsHeaders } from "@nats-io/nats-core";
 import { RequestHeader } from "../protocol/request-headers.js";
-import type { RebuildProgress, Reply } from "../protocol/results.js";
+import type { QuarantinedEvent, RebuildProgress, Reply } from "../protocol/results.js";
 import type { PurserClient } from "./purser-client.js";
 
 /** purser's own operations over its protocol (`purser.v1._global.system.*`, docs/protocol.md). */
@@ -32,5 +32,10 @@ export class SystemApi {
     } finally {
       sub.unsubscribe();
     }
+  }
+
+  /** The events the views skipped and why (`purser events --quarantined`). */
+  quarantined(): Promise<Reply<QuarantinedEvent[]>> {
+    return this.client.globalQuery<QuarantinedEvent[]>("system", "quarantine");
   }
 }

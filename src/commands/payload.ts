@@ -17,19 +17,19 @@ export function asPayload(value: unknown): Payload {
 
 /**
  * The longest string field a request may carry (names, ids, keys, refs,
- * cursors, digests), in UTF-8 bytes. They become LMDB keys, whose limit is
- * 1978 bytes for a whole key (namespace and up to three ids: a snapshot's
- * parent index, a lease's resources); a longer one answered `Unknown: Key size
- * is larger than the maximum key size`. Docker references stay well under
- * (a name of 255, a tag of 128, a digest of 71).
+ * cursors, digests), in UTF-8 bytes: the bound image names and ingest refs
+ * already had. They become LMDB keys, whose limit is 1978 bytes for a whole
+ * key; a longer one answered `Unknown: Key size is larger than the maximum key
+ * size`. Keys made of two ids (a snapshot and its parent) have their own,
+ * smaller bound where they are parsed.
  */
-export const maxStringFieldBytes = 512;
+export const maxStringFieldBytes = 1800;
 
 function bounded(field: string, v: string): string {
   // Cheap first: a string of n UTF-16 units has at most 3n UTF-8 bytes.
   if (v.length * 3 > maxStringFieldBytes) {
     const bytes = Buffer.byteLength(v, "utf8");
-    if (bytes > maxStringFieldBytes) throw invalidArgument(`request field ${JSON.stringify(field)} is ${bytes} bytes, longer than ${maxStringFieldBytes}`);
+    if (bytes > maxStringFieldBytes) throw invalidArgument(`request field ${JSON.stringify(field)} greater than maximum length (${maxStringFieldBytes} bytes)`);
   }
   return v;
 }

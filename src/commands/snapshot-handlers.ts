@@ -44,9 +44,17 @@ function newId(): string {
   return randomBytes(8).toString("hex");
 }
 
-/** Keys become LMDB key parts, which must not hold NUL (projections/key-range.ts). */
+/**
+ * A snapshot key, parent or name: keys become LMDB key parts, which must not
+ * hold NUL (projections/key-range.ts), and a snapshot's key and its parent's
+ * share one LMDB key in the parent index, so each gets half of its 1978
+ * bytes (the request bound of 1800 would let the pair overflow it).
+ */
+export const maxSnapshotKeyBytes = 900;
+
 function noNul(value: string, what: string): string {
   if (value.includes("\u0000")) throw invalidArgument(`${what} must not contain NUL`);
+  if (Buffer.byteLength(value, "utf8") > maxSnapshotKeyBytes) throw invalidArgument(`${what} greater than maximum length (${maxSnapshotKeyBytes} bytes)`);
   return value;
 }
 

@@ -84,6 +84,7 @@ export function decodeEventBody(
   if (typeof version !== "number" || !Number.isInteger(version) || version < 1 || version > current) {
     throw new EventDecodeError(`unsupported version ${JSON.stringify(version)} of ${type}`);
   }
+  if (typeof data !== "object" || data === null || Array.isArray(data) || data instanceof Uint8Array) throw new EventDecodeError(`the data of ${type} is not a map`);
   const upcastData = version === current ? data : upcast(table, type, version, current, data);
   return { event: { type, data: upcastData } as DomainEvent, version: current };
 }

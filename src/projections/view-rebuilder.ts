@@ -1,4 +1,5 @@
 import { inject, injectable } from "../di.js";
+import { quarantinedEvents } from "./quarantine.js";
 import { EndpointKind, EndpointScope, type Endpoint } from "../endpoints/endpoint.js";
 import { EventStore } from "../events/event-store.js";
 import type { Logger } from "../observability/logger.js";
@@ -46,6 +47,14 @@ export class ViewRebuilder {
         scope: EndpointScope.Global,
         kind: EndpointKind.System,
         run: async (ctx) => ({ rv: 0, result: await this.rebuild((p) => ctx.progress(p)) }),
+      },
+      {
+        // `purser events --quarantined`: what the views skipped, and why (quarantine.ts).
+        resource: "system",
+        verb: "quarantine",
+        scope: EndpointScope.Global,
+        kind: EndpointKind.Query,
+        run: async () => ({ rv: 0, result: quarantinedEvents(this.holder.current) }),
       },
     ];
   }

@@ -138,3 +138,13 @@ export interface RebuildProgress {
   events: number;
   total: number;
 }
+
+/** An event the views skipped (`system.quarantine`; docs/events.md). */
+export interface QuarantinedEvent {
+  namespace: string;
+  stream: string;
+  seq: number;
+  subject: string;
+  type: string;
+  reason: string;
+}

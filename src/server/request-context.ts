@@ -30,7 +30,7 @@ export function requestContext(msg: Msg, endpoint: Endpoint, nc: NatsConnection,
   for (const name of [RequestHeader.CommandId, RequestHeader.CorrelationId, RequestHeader.Actor, RequestHeader.Lease]) {
     // They become event headers and, for a lease, LMDB keys (payload.ts: the same bound as string fields).
     const bytes = Buffer.byteLength(header(name) ?? "", "utf8");
-    if (bytes > maxStringFieldBytes) throw invalidArgument(`${name} is ${bytes} bytes, longer than ${maxStringFieldBytes}`);
+    if (bytes > maxStringFieldBytes) throw invalidArgument(`${name} greater than maximum length (${maxStringFieldBytes} bytes)`);
   }
   const commandId = header(RequestHeader.CommandId) ?? randomUUID();
   const minRvHeader = endpoint.kind === EndpointKind.Query ? (header(RequestHeader.MinRv) ?? "") : "";

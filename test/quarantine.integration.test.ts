@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { encode } from "@msgpack/msgpack";
+import { jetstream } from "@nats-io/jetstream";
+import { eventSubject, ObjectKind } from "../src/events/subjects.js";
+import { startTestPurser, type TestPurser } from "./support/purser.js";
+import { runCli } from "./support/cli.js";
+
+const target = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"e".repeat(64)}`, size: 10 };
+
+/**
+ * Poison events (issue 11): messages on a namespace's subjects that are not
+ * purser events, or that a projection throws on. Published straight into the
+ * log, as a NATS admin could. Each is quarantined; nothing else stops.
+ */
+describe("poison events are quarantined, and nothing else stops", () => {
+  let p: TestPurser;
+  let poisonRv = 0;
+  before(async () => {
+    p = await startTestPurser();
+    await p.client.namespaces.create("poison");
+    const js = jetstream(p.client.nc);
+    const publish = async (id: string, body: Uint8Array, type?: string) => {
+      const headers = (await import("@nats-io/nats-core")).headers();
+      if (type) headers.set("Purser-Event-Type", type);
+      poisonRv = (await js.publish(eventSubject("poison", ObjectKind.Image, id), body, { headers })).seq;
+    };
+    await publish("shape", encode({ type: "ImageCreated", version: 1, data: {} }), "ImageCreated"); // decodes; the projection throws
+    await publish("bytes", new Uint8Array([0xc1, 0xff, 0x00])); // not msgpack
+    await publish("scalar", encode({ type: "ImageCreated", version: 1, data: "x" }), "ImageCreated");
+    await publish("future", encode({ type: "ImageCreated", version: 99, data: {} }), "ImageCreated");
+  });
+  after(async () => {
+    await p.stop();
+  });
+
+  const reasons = async () => (await p.client.system.quarantined()).result.map((q) => [q.namespace, q.seq, q.type, q.reason]);
+  const expected = () => [
+    ["poison", poisonRv - 3, "ImageCreated", "ImageCreated could not be applied: Cannot read properties of undefined (reading 'name')"],
+    ["poison", poisonRv - 2, "", "event body is not msgpack"],
+    ["poison", poisonRv - 1, "ImageCreated", "the data of ImageCreated is not a map"],
+    ["poison", poisonRv, "ImageCreated", "unsupported version 99 of ImageCreated"],
+  ];
+
+  test("the namespace's views move past them, and each is listed with its reason", async () => {
+    const created = await p.client.images.create("poison", { name: "after-poison", target });
+    assert.ok(created.rv > poisonRv);
+    assert.deepEqual((await p.client.images.list("poison", [], { minRv: created.rv })).result.map((i) => i.name), ["after-poison"]);
+    assert.deepEqual(await reasons(), expected());
+  });
+
+  test("a command on a quarantined event's subject still works (its head moved on)", async () => {
+    const r = await p.client.images.create("poison", { name: "shape", target });
+    assert.equal((await p.client.images.get("poison", "shape", { minRv: r.rv })).result.name, "shape");
+  });
+
+  test("other namespaces, gc, images rm --sync and rebuild keep working", async () => {
+    const other = await p.client.images.create("healthy", { name: "img", target });
+    assert.equal((await p.client.images.get("healthy", "img", { minRv: other.rv })).result.name, "img");
+    const gc = await p.client.gc.collect();
+    assert.ok(gc.result, "gc answered");
+    await p.client.images.delete("poison", "after-poison", { sync: true });
+    const rebuilt = await p.client.system.rebuild();
+    assert.ok(rebuilt.result.events >= poisonRv);
+    // The same log through the same code: the same quarantine.
+    assert.deepEqual(await reasons(), expected());
+  });
+
+  test("purser events --quarantined lists them", async () => {
+    const r = await runCli(p.nats.url, ["events", "--quarantined"]);
+    assert.equal(r.stderr, "");
+    const lines = r.stdout.trimEnd().split("\n");
+    assert.match(lines[0]!, /^NAMESPACE +RV +SUBJECT +TYPE +REASON$/);
+    assert.equal(lines.length, 5);
+    assert.match(lines[2]!, new RegExp(`^poison +${poisonRv - 2} +purser\\.ev\\.poison\\.image\\.bytes +- +event body is not msgpack$`));
+  });
+});
