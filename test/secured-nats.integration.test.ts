@@ -12,6 +12,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { streamName } from "../src/events/subjects.js";
 import { connectNats } from "../src/protocol/connection.js";
 import { tempDir } from "./support/nats.js";
+import { eventually } from "./support/assertions.js";
 
 /**
  * purser against an operator's own nats-server, secured as operators secure
@@ -152,6 +153,20 @@ authorization { users = [
       });
       nodes.push(...(await Promise.all(started)));
       urls = nodes.map((n) => n.url);
+      // The nodes meet and elect a JetStream meta leader; until then the JetStream API does not answer.
+      const admin = await connectNats({ servers: urls.join(","), user: "admin", password: adminPassword }, {});
+      try {
+        const answers = () =>
+          jetstreamManager(admin)
+            .then((jsm) => jsm.getAccountInfo())
+            .then(
+              () => true,
+              () => false,
+            );
+        await eventually(answers, "the cluster's JetStream to answer", 60_000);
+      } finally {
+        await admin.close();
+      }
       serve = await startServeOn(
         ["--server", urls.slice(0, 2).join(","), "--user", "purser", "--inbox-prefix", serviceInboxPrefix],
         join(dir.path, "data"),

@@ -230,7 +230,8 @@ describe("projection crash recovery", () => {
         // Fail in the middle of some batches, after other projections wrote rows.
         if (stored.seq % 37 === 0 && failuresLeft > 0) {
           failuresLeft--;
-          throw new Error(`injected failure at seq ${stored.seq}`);
+          // As the store fails (a `code`, like a full map): retried, never quarantined (projections/quarantine.ts).
+          throw Object.assign(new Error(`injected failure at seq ${stored.seq}`), { code: "EIO" });
         }
       },
     };
