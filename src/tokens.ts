@@ -27,6 +27,7 @@ export const Tokens = {
   ImageUnpacker: Symbol("ImageUnpacker"),
   GcOptions: Symbol("GcOptions"),
   GcService: Symbol("GcService"),
+  UnpackLimits: Symbol("UnpackLimits"),
   /** Who admits tenants to NATS (the embedded server's configuration), or one that refuses with an operator's own NATS. */
   TenantAuthority: Symbol("TenantAuthority"),
   TenantService: Symbol("TenantService"),

@@ -7,6 +7,7 @@ import { commandSubject } from "../src/protocol/subjects.js";
 import { RequestHeader } from "../src/protocol/request-headers.js";
 import { eventsOf, rejects } from "./support/assertions.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
+import { buildLayer, putImage } from "./support/layers.js";
 
 const target = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"d".repeat(64)}`, size: 10 };
 
@@ -83,5 +84,40 @@ describe("hostile input: filters and identifiers", () => {
     const h = natsHeaders();
     h.set(RequestHeader.Actor, "a".repeat(1801));
     await rejects(p.client.requestMsg(commandSubject("long", "leases", "create"), encodeWireMsgpack({ id: "x" }), h), "InvalidArgument", "Purser-Actor greater than maximum length (1800 bytes): invalid argument");
+  });
+});
+
+describe("hostile input: layers that expand without bound", () => {
+  let p: TestPurser;
+  before(async () => {
+    p = await startTestPurser({ unpack: { maxLayerBytes: 1024 * 1024, maxLayerEntries: 3 } });
+  });
+  after(async () => {
+    await p.stop();
+  });
+
+  test("a gzip bomb (16 MiB of zeros in a few KiB) is refused past --unpack-max-layer-bytes, and nothing is left", async () => {
+    const bomb = await buildLayer([{ name: "zeros", data: Buffer.alloc(16 * 1024 * 1024) }]);
+    assert.ok(bomb.blob.length < 64 * 1024, `the bomb is ${bomb.blob.length} bytes`);
+    await putImage(p.client, "bomb", "bomb:1", [bomb]);
+    await rejects(
+      p.client.images.unpack("bomb", "bomb:1"),
+      "InvalidArgument",
+      `failed to extract layer ${bomb.diffId}: the layer expands beyond 1048576 bytes (serve --unpack-max-layer-bytes): invalid argument`,
+    );
+    assert.deepEqual((await p.client.snapshots.list("bomb")).result, []);
+  });
+
+  test("a layer with more entries than --unpack-max-layer-entries is refused", async () => {
+    const many = await buildLayer([1, 2, 3, 4].map((i) => ({ name: `f${i}`, data: "x" })));
+    await putImage(p.client, "many", "many:1", [many]);
+    await rejects(
+      p.client.images.unpack("many", "many:1"),
+      "InvalidArgument",
+      `failed to extract layer ${many.diffId}: the layer has more than 3 entries (serve --unpack-max-layer-entries): invalid argument`,
+    );
+    const few = await buildLayer([1, 2, 3].map((i) => ({ name: `f${i}`, data: "x" })));
+    await putImage(p.client, "many", "few:1", [few]);
+    assert.equal((await p.client.images.unpack("many", "few:1")).result.layers.length, 1);
   });
 });

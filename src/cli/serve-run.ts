@@ -17,7 +17,12 @@ import type { ServeOptions } from "./serve.js";
  * data directory's lock, the server, the local context for the CLI, and a
  * clean stop on SIGINT/SIGTERM.
  */
-export async function runServe(opts: ServeOptions, external: ConnectionSettings | undefined, gc: Partial<GcOptions>): Promise<void> {
+export async function runServe(
+  opts: ServeOptions,
+  external: ConnectionSettings | undefined,
+  gc: Partial<GcOptions>,
+  unpack: { maxLayerBytes: number; maxLayerEntries: number },
+): Promise<void> {
   if (!(opts.logLevel in LogLevel)) throw new Error(`unknown log level ${JSON.stringify(opts.logLevel)}`);
   const log = new JsonLogger(opts.logLevel as LogLevel, { service: serviceName });
   const dataDir = resolve(opts.dataDir);
@@ -69,6 +74,7 @@ export async function runServe(opts: ServeOptions, external: ConnectionSettings 
       content: { sharingPolicy: opts.contentSharingPolicy, fsync: opts.contentFsync ?? false },
       service: { replyPrefixes: opts.replyPrefix },
       gc,
+      unpack,
       tenants: auth,
     });
     if (auth && nats) {

@@ -17,6 +17,8 @@ export interface ServeOptions {
   gcStartupDelay: string;
   gcManual?: boolean;
   replyPrefix: string[];
+  unpackMaxLayerBytes: string;
+  unpackMaxLayerEntries: string;
 }
 
 /**
@@ -41,6 +43,8 @@ export function registerServeCommand(program: Command): void {
     .option("--gc-schedule-delay <duration>", "delay between a trigger and the collection", "0ms")
     .option("--gc-startup-delay <duration>", "first collection after start", "100ms")
     .option("--gc-manual", "collect only when asked (purser gc, images rm --sync), never on a schedule")
+    .option("--unpack-max-layer-bytes <bytes>", "refuse a layer whose uncompressed stream is longer (a gzip bomb)", String(64 * 1024 ** 3))
+    .option("--unpack-max-layer-entries <n>", "refuse a layer with more tar entries", "4000000")
     .option("--reply-prefix <prefix...>", "answer only requests whose reply subject is under these prefixes (docs/security.md)", ["_INBOX"])
     .action(async (opts: ServeOptions, cmd: Command) => {
       const flags = cmd.optsWithGlobals() as { server?: string };
@@ -49,7 +53,7 @@ export function registerServeCommand(program: Command): void {
       // The server (lmdb's native binding, every service) loads only here:
       // every other command starts without it (docs/architecture.md).
       const { runServe } = await import("./serve-run.js");
-      await runServe(opts, external, gcOptionsOf(opts));
+      await runServe(opts, external, gcOptionsOf(opts), unpackLimitsOf(opts));
     });
 }
 
@@ -75,4 +79,14 @@ export function gcOptionsOf(opts: Pick<ServeOptions, "gcPauseThreshold" | "gcDel
     startupDelayMs: duration("gc-startup-delay", opts.gcStartupDelay),
     automatic: !(opts.gcManual ?? false),
   };
+}
+
+/** The `--unpack-max-layer-…` flags (docs/unpack.md). */
+export function unpackLimitsOf(opts: Pick<ServeOptions, "unpackMaxLayerBytes" | "unpackMaxLayerEntries">): { maxLayerBytes: number; maxLayerEntries: number } {
+  const positive = (flag: string, value: string) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid --${flag} ${JSON.stringify(value)}: not a positive integer`);
+    return n;
+  };
+  return { maxLayerBytes: positive("unpack-max-layer-bytes", opts.unpackMaxLayerBytes), maxLayerEntries: positive("unpack-max-layer-entries", opts.unpackMaxLayerEntries) };
 }

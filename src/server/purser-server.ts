@@ -22,7 +22,7 @@ import { Snapshotters } from "../snapshots/snapshotters.js";
 import { Tokens } from "../tokens.js";
 import { noTenantAuthority, TenantService, type TenantAuthority } from "../security/tenant-service.js";
 import { connectNats, defaultInboxPrefix, type ConnectionSettings } from "../protocol/connection.js";
-import { ImageUnpacker } from "../unpack/unpacker.js";
+import { defaultUnpackLimits, ImageUnpacker, type UnpackLimits } from "../unpack/unpacker.js";
 import { CommandService } from "./command-service.js";
 import { commands, projections, queries } from "./resources.js";
 
@@ -46,6 +46,8 @@ export interface PurserConfig {
   gc?: Partial<GcOptions>;
   /** Who admits tenants (the embedded nats-server's configuration); without it `tenants.*` answer FailedPrecondition. */
   tenants?: TenantAuthority;
+  /** Bounds on what one layer may expand to (docs/unpack.md). */
+  unpack?: Partial<UnpackLimits>;
 }
 
 /**
@@ -95,6 +97,7 @@ export class PurserServer {
     c.register(Tokens.RuntimeOptions, { useValue: { ...defaultRuntimeOptions, ...config.runtime } });
     c.register(Tokens.ServiceOptions, { useValue: { minRvTimeoutMs: 5000, replyPrefixes: [defaultInboxPrefix], ...config.service } });
     c.register(Tokens.ContentOptions, { useValue: contentOptions });
+    c.register(Tokens.UnpackLimits, { useValue: { ...defaultUnpackLimits, ...config.unpack } });
     c.register(Tokens.GcOptions, { useValue: { ...defaultGcOptions, hostId: hostname(), ...config.gc } });
     c.register(Tokens.Projections, { useValue: [...projections, ...(config.extraProjections ?? [])] });
     c.register(Tokens.ViewStoreHolder, { useValue: new ViewStoreHolder(ViewRebuilder.openCurrent(config.dataDir, config.log)) });

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { Transform, type TransformCallback } from "node:stream";
-import { applyTar, type ApplyOptions, type ApplyReport } from "./apply-tar.js";
+import { applyTar, LayerLimitError, type ApplyOptions, type ApplyReport } from "./apply-tar.js";
 import { decompressor, detectCompression, type Compression } from "./decompress.js";
 
 /** One layer to apply: a blob on disk into a directory. */
@@ -44,7 +44,7 @@ export class DiffIdMismatchError extends Error {
  */
 export async function applyLayer(job: LayerJob): Promise<LayerResult> {
   const compression = detectCompression(job.blobPath);
-  const hasher = new HashingPassThrough();
+  const hasher = new HashingPassThrough(job.options?.maxBytes);
   const report = await applyTar(
     job.dir,
     [createReadStream(job.blobPath, { highWaterMark: 256 * 1024 }), decompressor(compression), hasher],
@@ -55,14 +55,22 @@ export async function applyLayer(job: LayerJob): Promise<LayerResult> {
   return { ...report, compression, diffId, size: hasher.bytes };
 }
 
-/** Passes bytes through while hashing them. */
+/** Passes bytes through while hashing them; past `maxBytes` the stream fails (the decompressor stops with it). */
 class HashingPassThrough extends Transform {
   readonly hash: Hash = createHash("sha256");
   bytes = 0;
 
+  constructor(private readonly maxBytes = Number.POSITIVE_INFINITY) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
     this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      callback(new LayerLimitError(`the layer expands beyond ${this.maxBytes} bytes (serve --unpack-max-layer-bytes)`));
+      return;
+    }
+    this.hash.update(chunk);
     callback(null, chunk);
   }
 }

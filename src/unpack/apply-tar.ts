@@ -61,6 +61,15 @@ import { cleanEntryName, joinRel, NotADirectoryError, Rejection, ScopedRoot } fr
 export interface ApplyOptions {
   /** Set owners from the tar headers (default: when running as root, as containerd). */
   chown?: boolean;
+  /** Refuse a layer whose uncompressed stream is longer (a gzip bomb): `serve --unpack-max-layer-bytes`. */
+  maxBytes?: number;
+  /** Refuse a layer with more tar entries: `serve --unpack-max-layer-entries`. */
+  maxEntries?: number;
+}
+
+/** A layer over one of the bounds of {@link ApplyOptions}: hostile or absurd, refused before it fills the disk. */
+export class LayerLimitError extends Error {
+  override readonly name = "LayerLimitError";
 }
 
 /** An entry that was not written, and why. */
@@ -88,7 +97,11 @@ export async function applyTar(root: string, source: readonly (Readable | Transf
   const extract = tar.extract();
   const piping = pipeline([...source, extract] as unknown as [Readable, ...Transform[]]);
   try {
+    let entries = 0;
     for await (const entry of extract) {
+      if (options.maxEntries !== undefined && ++entries > options.maxEntries) {
+        throw new LayerLimitError(`the layer has more than ${options.maxEntries} entries (serve --unpack-max-layer-entries)`);
+      }
       await applier.entry(entry.header, entry);
     }
     await piping;

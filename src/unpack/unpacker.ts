@@ -69,6 +69,15 @@ export interface UnpackOptions {
  * Served on `purser.v1.<ns>.images.unpack` `{name, snapshotter?, platform?}`
  * → `{rv, result: UnpackResult}` (docs/unpack.md).
  */
+/** Bounds on what one layer may expand to (docs/unpack.md): `serve --unpack-max-layer-bytes|entries`. */
+export interface UnpackLimits {
+  maxLayerBytes: number;
+  maxLayerEntries: number;
+}
+
+/** Far above any real layer (the largest public ones are a few GiB and a few hundred thousand files). */
+export const defaultUnpackLimits: UnpackLimits = { maxLayerBytes: 64 * 1024 ** 3, maxLayerEntries: 4_000_000 };
+
 @injectable()
 export class ImageUnpacker {
   private readonly applier = new LayerApplier();
@@ -82,6 +91,7 @@ export class ImageUnpacker {
     @inject(Tokens.BlobStore) private readonly blobs: BlobStore,
     @inject(Tokens.SnapshotService) private readonly snapshots: SnapshotService,
     @inject(Tokens.Logger) private readonly log: Logger,
+    @inject(Tokens.UnpackLimits) private readonly limits: UnpackLimits,
   ) {}
 
   /** `purser.v1.<ns>.images.unpack` (docs/protocol.md). */
@@ -119,7 +129,7 @@ export class ImageUnpacker {
 
   /** @internal (UnpackRun) */
   get deps() {
-    return { runner: this.runner, runtime: this.runtime, blobs: this.blobs, snapshots: this.snapshots, applier: this.applier, log: this.log };
+    return { runner: this.runner, runtime: this.runtime, blobs: this.blobs, snapshots: this.snapshots, applier: this.applier, log: this.log, limits: this.limits };
   }
 
   /** @internal Runs `work` once per key at a time in this process. */
@@ -274,7 +284,12 @@ class UnpackRun {
     try {
       this.d.blobs.pin(layer.digest);
       try {
-        applied = await this.d.applier.apply({ blobPath: this.d.blobs.blobPath(layer.digest), dir, diffId });
+        applied = await this.d.applier.apply({
+          blobPath: this.d.blobs.blobPath(layer.digest),
+          dir,
+          diffId,
+          options: { maxBytes: this.d.limits.maxLayerBytes, maxEntries: this.d.limits.maxLayerEntries },
+        });
       } finally {
         this.d.blobs.unpin(layer.digest);
       }
