@@ -5,7 +5,8 @@ import { PurserClient } from "../src/client/purser-client.js";
 import { encodeWireMsgpack } from "../src/events/msgpack.js";
 import { commandSubject } from "../src/protocol/subjects.js";
 import { RequestHeader } from "../src/protocol/request-headers.js";
-import { eventsOf, rejects } from "./support/assertions.js";
+import { eventsOf, eventually, rejects } from "./support/assertions.js";
+import { PurserError } from "../src/errors/errdefs.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 import { buildLayer, putImage } from "./support/layers.js";
 
@@ -74,6 +75,19 @@ describe("hostile input: filters and identifiers", () => {
     assert.equal((await p.client.snapshots.stat("twokeys", "k".repeat(900), { minRv: child.rv })).result.parent, parent);
     await rejects(p.client.snapshots.prepare("twokeys", "k".repeat(901), parent), "InvalidArgument", "snapshot key greater than maximum length (900 bytes): invalid argument");
     assert.deepEqual((await p.client.system.quarantined()).result, []);
+  });
+
+  test("min-rv queries on a namespace with no log leave nothing running once they are answered", async () => {
+    const digest = `sha256:${"f".repeat(64)}`;
+    const beyond = 'rv 5 is beyond the log of namespace "nowhere" (its last rv is 0): failed precondition';
+    for (const [verb, payload] of [["status", { ref: "r" }], ["statuses", {}], ["read", { digest }]] as const) {
+      const h = natsHeaders();
+      h.set(RequestHeader.MinRv, "5");
+      await rejects(p.client.requestMsg(commandSubject("nowhere", "content", verb), encodeWireMsgpack(payload), h), "FailedPrecondition", beyond);
+    }
+    // The wait of a query that was answered leaves no consumer retrying a stream that does not exist.
+    await Promise.allSettled(Array.from({ length: 20 }, () => p.server.runtime.waitFor("nowhere", 5, 50)));
+    await eventually(() => !p.server.runtime.tracking("nowhere"), "the views to stop trying a stream that does not exist");
   });
 
   test("no over-long request appended anything", async () => {

@@ -369,7 +369,7 @@ export class ContentService {
   private async statuses(ctx: RequestContext, p: Payload): Promise<EndpointReply> {
     const ns = ctx.namespace;
     const filter = parseFilters(stringList(p, "filters"));
-    await this.runtime.waitFor(ns, ctx.minRv);
+    await this.runtime.reachMinRv(ns, ctx.minRv);
     const rows = listIngests(this.runtime.views, ns).filter((r) => filter.match(ingestAdaptor(r.ref)));
     const result: IngestStatus[] = [];
     for (const row of rows) result.push(await this.ingests.statusOfRow(ns, row));
@@ -429,7 +429,7 @@ export class ContentService {
    * views may lag a write made a moment ago, here or in another process).
    */
   private async ingestRow(ns: string, ref: string, minRv: number): Promise<IngestRow | undefined> {
-    await this.runtime.waitFor(ns, minRv);
+    await this.runtime.reachMinRv(ns, minRv);
     const row = getIngest(this.runtime.views, ns, ref);
     if (row) return row;
     await this.catchUp(ns);
@@ -437,7 +437,7 @@ export class ContentService {
   }
 
   private async contentRow(ns: string, digest: string, minRv: number): Promise<ContentRecord | undefined> {
-    await this.runtime.waitFor(ns, minRv);
+    await this.runtime.reachMinRv(ns, minRv);
     const record = getContent(this.runtime.views, ns, digest);
     if (record) return record;
     await this.catchUp(ns);

@@ -71,20 +71,8 @@ export class DefinitionEndpoints {
     return { rv: def.global ? 0 : this.runtime.applied(namespace), result: await def.run(this.runtime.views, namespace, params) };
   }
 
-  /**
-   * Waits until the views have applied `rv`. An rv the log itself has not
-   * reached can never be applied: say so at once rather than after the
-   * timeout (a client remembering an rv of a log that was since wiped).
-   */
-  private async reachMinRv(namespace: string, rv: number): Promise<void> {
-    if (rv <= this.runtime.applied(namespace)) return;
-    const last = await this.runner.lastRv(namespace);
-    if (rv > last) {
-      throw new PurserError(
-        ErrorKind.FailedPrecondition,
-        `rv ${rv} is beyond the log of namespace ${JSON.stringify(namespace)} (its last rv is ${last})`,
-      );
-    }
-    await this.runtime.waitFor(namespace, rv, this.options.minRvTimeoutMs);
+  /** Waits until the views have applied `rv`; one the log has not reached is refused at once (ProjectionRuntime.reachMinRv). */
+  private reachMinRv(namespace: string, rv: number): Promise<void> {
+    return this.runtime.reachMinRv(namespace, rv, this.options.minRvTimeoutMs);
   }
 }

@@ -1,8 +1,9 @@
+import { isJetStreamApiError, JetStreamApiCode } from "../events/jetstream-errors.js";
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/nats-core";
 import { inject, injectable } from "../di.js";
 import { Tokens } from "../tokens.js";
-import { unavailable } from "../errors/errdefs.js";
+import { ErrorKind, PurserError, unavailable } from "../errors/errdefs.js";
 import type { StoredEvent } from "../events/envelope.js";
 import { EventStore } from "../events/event-store.js";
 import { namespaceOfStream, streamName } from "../events/subjects.js";
@@ -133,10 +134,30 @@ export class ProjectionRuntime {
     feed.done = this.consume(feed);
   }
 
+  /** Whether this runtime is consuming (or trying to consume) the namespace's stream. */
+  tracking(namespace: string): boolean {
+    return this.feeds.has(streamName(namespace));
+  }
+
   /** The last sequence of the namespace's stream applied to the views (0 if none). */
   applied(namespace: string): number {
     const feed = this.feeds.get(streamName(namespace));
     return feed ? feed.applied : this.views.checkpoint(this.options.checkpointName, streamName(namespace));
+  }
+
+  /**
+   * A query's minimum rv (`Purser-Min-Rv`): waits until the views have applied
+   * it. An rv the log itself has not reached can never be applied: that is
+   * said at once rather than after the timeout (a client remembering an rv of
+   * a log that was since wiped, or naming a namespace that has none).
+   */
+  async reachMinRv(namespace: string, rv: number, timeoutMs = 5000): Promise<void> {
+    if (rv <= this.applied(namespace)) return;
+    const last = await this.store.lastSequence(namespace);
+    if (rv > last) {
+      throw new PurserError(ErrorKind.FailedPrecondition, `rv ${rv} is beyond the log of namespace ${JSON.stringify(namespace)} (its last rv is ${last})`);
+    }
+    await this.waitFor(namespace, rv, timeoutMs);
   }
 
   /**
@@ -212,6 +233,13 @@ export class ProjectionRuntime {
       } catch (err) {
         feed.messages?.stop();
         if (feed.stopped || !this.running) break;
+        if (isJetStreamApiError(err, JetStreamApiCode.StreamNotFound) && feed.waiters.length === 0) {
+          // Tracked for a wait on a namespace with no log (a min-rv query naming
+          // it): nobody waits any more, so stop. Its creation's advisory, or the
+          // rescan, tracks it again when it exists.
+          this.feeds.delete(feed.stream);
+          break;
+        }
         this.log.error("projection consumer failed; restarting from checkpoint", { stream: feed.stream, err });
         feed.applied = this.views.checkpoint(this.options.checkpointName, feed.stream);
         await new Promise((r) => setTimeout(r, backoffMs));
