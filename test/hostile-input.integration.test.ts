@@ -8,7 +8,9 @@ import { RequestHeader } from "../src/protocol/request-headers.js";
 import { eventsOf, eventually, rejects } from "./support/assertions.js";
 import { PurserError } from "../src/errors/errdefs.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
-import { buildLayer, putImage } from "./support/layers.js";
+import { buildLayer, putImage, sha256 } from "./support/layers.js";
+import { readdirSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
 
 const target = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"d".repeat(64)}`, size: 10 };
 
@@ -133,5 +135,53 @@ describe("hostile input: layers that expand without bound", () => {
     const few = await buildLayer([1, 2, 3].map((i) => ({ name: `f${i}`, data: "x" })));
     await putImage(p.client, "many", "few:1", [few]);
     assert.equal((await p.client.images.unpack("many", "few:1")).result.layers.length, 1);
+  });
+});
+
+describe("hostile input: a flood of abandoned ingests", () => {
+  let p: TestPurser;
+  before(async () => {
+    p = await startTestPurser({ content: { maxIngestsPerNamespace: 20, idleFileMs: 200 } });
+  });
+  after(async () => {
+    await p.stop();
+  });
+
+  /** Descriptors this process holds on ingests' data files (the server runs in the test's process; the put pool's spares are not ingests). */
+  const ingestFds = () =>
+    readdirSync("/proc/self/fd").filter((fd) => {
+      try {
+        const target = readlinkSync(`/proc/self/fd/${fd}`);
+        return target.startsWith(join(p.dataDir, "ingest")) && target.endsWith("/data");
+      } catch {
+        return false;
+      }
+    }).length;
+
+  test("abandoned ingests hold no descriptor once idle, the namespace's bound refuses more, others are served", async () => {
+    const writers = [];
+    for (let i = 0; i < 20; i++) {
+      const w = await p.client.content.openWriter("flood", `abandoned-${i}`);
+      await w.write(Buffer.from(`part one of ${i} `));
+      await w.flush();
+      writers.push(w);
+    }
+    assert.ok(ingestFds() > 0, "the writes opened their files");
+    await eventually(() => ingestFds() === 0, "the idle ingests' files closed");
+    await rejects(
+      p.client.content.openWriter("flood", "one-too-many"),
+      "Unavailable",
+      'namespace "flood" has 20 open ingests, the most serve --content-max-ingests allows: commit or abort some, or wait for them to expire: unavailable',
+    );
+    // Another namespace imports as usual.
+    const other = await p.client.content.writeBlob("bystander", "blob", Buffer.from("another client's blob"));
+    assert.equal(other.digest, sha256(Buffer.from("another client's blob")));
+    // An abandoned one resumes after its file was closed: the running hash survived.
+    const w = writers[7]!;
+    await w.write(Buffer.from("and part two"));
+    const committed = await w.commit();
+    assert.equal(committed.result.digest, sha256(Buffer.from("part one of 7 and part two")));
+    // A slot is free again.
+    await (await p.client.content.openWriter("flood", "now-fits")).abort();
   });
 });

@@ -17,6 +17,12 @@ import type { ServeOptions } from "./serve.js";
  * data directory's lock, the server, the local context for the CLI, and a
  * clean stop on SIGINT/SIGTERM.
  */
+function positiveInteger(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid --${flag} ${JSON.stringify(value)}: not a positive integer`);
+  return n;
+}
+
 export async function runServe(
   opts: ServeOptions,
   external: ConnectionSettings | undefined,
@@ -71,7 +77,7 @@ export async function runServe(
       dataDir,
       log,
       eventStore: { replicas: Number(opts.replicas) || 1 },
-      content: { sharingPolicy: opts.contentSharingPolicy, fsync: opts.contentFsync ?? false },
+      content: { sharingPolicy: opts.contentSharingPolicy, fsync: opts.contentFsync ?? false, maxIngestsPerNamespace: positiveInteger("content-max-ingests", opts.contentMaxIngests) },
       service: { replyPrefixes: opts.replyPrefix },
       gc,
       unpack,

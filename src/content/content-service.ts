@@ -6,7 +6,7 @@ import { optionalInteger, requiredString, stringList, stringMap, type Payload } 
 import { inject, injectable } from "../di.js";
 import { contentLabelsContext } from "../domain/content.js";
 import { EndpointKind, EndpointScope, RawReply, type Endpoint, type EndpointReply, type RequestContext } from "../endpoints/endpoint.js";
-import { failedPrecondition, invalidArgument, isPurserError, notFound, outOfRange } from "../errors/errdefs.js";
+import { failedPrecondition, invalidArgument, isPurserError, notFound, outOfRange, unavailable } from "../errors/errdefs.js";
 import type { ContentRecord } from "../events/content-events.js";
 import { EventStore } from "../events/event-store.js";
 import { parseFilters } from "../filters/index.js";
@@ -34,6 +34,10 @@ export interface ContentOptions {
   lockTimeoutMs: number;
   /** An ingest's open file and running hash are dropped from memory after this long idle. */
   idleWriterMs: number;
+  /** An ingest's data file is closed after this long without a write (reopened by the next). */
+  idleFileMs: number;
+  /** Open ingests a namespace may have at once: `serve --content-max-ingests`. */
+  maxIngestsPerNamespace: number;
 }
 
 export const defaultContentOptions: ContentOptions = {
@@ -41,6 +45,8 @@ export const defaultContentOptions: ContentOptions = {
   fsync: false,
   lockTimeoutMs: 60_000,
   idleWriterMs: 10 * 60_000,
+  idleFileMs: 2_000,
+  maxIngestsPerNamespace: 4096,
 };
 
 /** Room a reply needs beside the bytes of a chunk (msgpack framing, headers). */
@@ -64,6 +70,7 @@ const replyOverhead = 16 * 1024;
 export class ContentService {
   private readonly policy: SharingPolicy;
   private readonly ingests: IngestTable;
+  private fileTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -111,12 +118,15 @@ export class ContentService {
     this.runtime.onBatch((events) => this.ingests.onApplied(events, this.log));
     this.idleTimer = setInterval(() => this.ingests.dropIdle(() => this.nowMs(), this.options.idleWriterMs), Math.min(60_000, this.options.idleWriterMs));
     this.idleTimer.unref();
+    this.fileTimer = setInterval(() => this.ingests.releaseIdleFiles(() => this.nowMs(), this.options.idleFileMs), Math.max(100, Math.min(1000, this.options.idleFileMs)));
+    this.fileTimer.unref();
     void this.removeOrphanIngests().catch((err) => this.log.warn("ingest cleanup failed", { err }));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
+    if (this.fileTimer) clearInterval(this.fileTimer);
     await this.ingests.close();
     await this.blobs.close();
   }
@@ -209,6 +219,7 @@ export class ContentService {
           }
         }
         const before = getIngest(this.runtime.views, ns, ref);
+        if (!before) this.checkIngestBound(ns);
         const reply = await this.runner.execute(
           startIngest,
           ns,
@@ -409,6 +420,16 @@ export class ContentService {
     const row = await this.ingestRow(ns, ref, 0);
     if (!row) throw notFound(`reference ${ref}`);
     return this.ingests.adopt(ns, key, ingestRecordOf(row), row.seq, this.nowMs());
+  }
+
+  /** A new ingest past the namespace's bound of open ones is refused (issue 11: a flood of opens). */
+  private checkIngestBound(ns: string): void {
+    const open = listIngests(this.runtime.views, ns).length;
+    if (open >= this.options.maxIngestsPerNamespace) {
+      throw unavailable(
+        `namespace ${JSON.stringify(ns)} has ${open} open ingests, the most serve --content-max-ingests allows: commit or abort some, or wait for them to expire`,
+      );
+    }
   }
 
   /** A write turned a shared ingest into one with its own bytes: the record says so. */

@@ -147,6 +147,29 @@ export class IngestTable {
     }
   }
 
+  /**
+   * Closes the data files of writers not written for `idleMs`, keeping the
+   * writers (offset and running hash): the next write reopens the file. A
+   * client that opens ingests and walks away holds no descriptor for long,
+   * so it cannot run the process out of them (issue 11).
+   */
+  releaseIdleFiles(now: () => number, idleMs: number): void {
+    const at = now();
+    for (const [key, w] of this.writers) {
+      if (!w.holdsFile || at - w.updatedAt < idleMs) continue;
+      void this.serial(key, async () => {
+        if (this.writers.get(key) === w && now() - w.updatedAt >= idleMs) await w.close();
+      });
+    }
+  }
+
+  /** How many writers hold their data file open (a descriptor each). */
+  openFiles(): number {
+    let n = 0;
+    for (const w of this.writers.values()) if (w.holdsFile) n++;
+    return n;
+  }
+
   /** Ids of the ingests loaded here (their bytes are in use). */
   liveIds(): string[] {
     return [...this.writers.values()].map((w) => w.id);

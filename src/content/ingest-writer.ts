@@ -128,6 +128,11 @@ export class IngestWriter {
     return this.sealed;
   }
 
+  /** Whether the data file is open (a descriptor held). */
+  get holdsFile(): boolean {
+    return this.fh !== undefined;
+  }
+
   /** Lets go of the data file; the bytes stay for a later resume. */
   async close(): Promise<void> {
     const fh = this.fh;
