@@ -36,12 +36,15 @@ export async function runServe(
   let nats: RunningNatsServer | undefined;
   let server: PurserServer | undefined;
   let context: { path: string; context: NatsContext } | undefined;
+  let stoppingServe = false;
   const cleanup = async () => {
+    stoppingServe = true;
     await nats?.stop();
     if (context) removeContextIf(context.path, context.context);
     unlock();
   };
   const shutdown = async (signal: string) => {
+    stoppingServe = true;
     log.info("stopping", { signal });
     await server?.stop().catch((err) => log.error("stop failed", { err }));
     await cleanup();
@@ -57,17 +60,40 @@ export async function runServe(
       const port = Number(opts.natsPort);
       if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid --nats-port ${opts.natsPort}`);
       const storeDir = join(dataDir, "nats");
-      auth = new EmbeddedAuth(dataDir, defaultNatsConfig, storeDir);
-      const running = await startNatsServer({
-        storeDir,
-        storeDirInConfig: true,
-        port,
-        configFile: auth.writeConfig(),
-        onLog: (line) => log.debug("nats-server", { line }),
-      });
+      const embedded = new EmbeddedAuth(dataDir, defaultNatsConfig, storeDir);
+      auth = embedded;
+      // The embedded nats-server dies with serve (no orphan holds the port),
+      // a leftover of an earlier start is stopped first, and one that dies
+      // under serve is started again: clients reconnect on their own (issue 12).
+      const start = (): Promise<RunningNatsServer> =>
+        startNatsServer({
+          storeDir,
+          storeDirInConfig: true,
+          port,
+          configFile: embedded.writeConfig(),
+          pidFile: join(dataDir, "nats-server.pid"),
+          dieWithParent: true,
+          onLog: (line) => log.debug("nats-server", { line }),
+          onExit: (code, signal) => void restart(code, signal),
+        });
+      const restart = async (code: number | null, signal: NodeJS.Signals | null) => {
+        log.error("embedded nats-server exited; starting it again", { code, signal });
+        for (let attempt = 1, delay = 100; !stoppingServe; attempt++, delay = Math.min(delay * 2, 5000)) {
+          try {
+            nats = await start();
+            embedded.reloadWith(() => nats!.reload());
+            log.info("embedded nats-server running again", { pid: nats.pid, attempt });
+            return;
+          } catch (err) {
+            log.error("embedded nats-server did not start", { attempt, err: (err as Error).message });
+            await new Promise((r) => setTimeout(r, delay));
+          }
+        }
+      };
+      const running = await start();
       nats = running;
-      auth.reloadWith(() => running.reload());
-      connection = { servers: running.url, nkeyFile: auth.service.seedFile, inboxPrefix: serviceInboxPrefix };
+      embedded.reloadWith(() => nats!.reload());
+      connection = { servers: running.url, nkeyFile: embedded.service.seedFile, inboxPrefix: serviceInboxPrefix };
     }
     const started = Date.now();
     const { servers, ...credentials } = connection;

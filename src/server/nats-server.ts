@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,20 @@ export interface NatsServerOptions {
   storeDirInConfig?: boolean;
   /** Called with each line nats-server logs (it logs to stderr). */
   onLog?: (line: string) => void;
+  /**
+   * The kernel kills nats-server when this process dies, even by SIGKILL
+   * (`setpriv --pdeathsig KILL`, util-linux): no orphan keeps the port and
+   * the store (issue 12).
+   */
+  dieWithParent?: boolean;
+  /**
+   * Where its pid is kept. A nats-server still running from an earlier start
+   * (its pid there, our configuration file on its command line) is stopped
+   * before a new one starts, so a restart never fails on `address already in use`.
+   */
+  pidFile?: string;
+  /** Called when nats-server exits other than by {@link RunningNatsServer.stop}. */
+  onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export interface RunningNatsServer {
@@ -48,6 +62,12 @@ export function findNatsServer(): string {
   throw new NatsServerMissingError();
 }
 
+/** util-linux's setpriv (Essential on Debian), if present. */
+function findSetpriv(): string | undefined {
+  for (const p of ["/usr/bin/setpriv", "/bin/setpriv"]) if (existsSync(p)) return p;
+  return undefined;
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -62,12 +82,51 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Stops the nats-server an earlier start left running (see {@link NatsServerOptions.pidFile}). */
+export async function reapStaleNatsServer(pidFile: string, configFile: string): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  const alive = () => {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      return cmdline.some((a) => a.endsWith("nats-server")) && cmdline.includes(configFile);
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 1 || !alive()) return undefined;
+  process.kill(pid, "SIGTERM");
+  // nats-server with its store on a full disk ignores SIGTERM (STACK-NOTES): SIGKILL after 5 s.
+  for (let waited = 0; alive(); waited += 50) {
+    if (waited === 5000) process.kill(pid, "SIGKILL");
+    if (waited > 10_000) throw new Error(`nats-server ${pid} of an earlier start does not stop`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return pid;
+}
+
 export async function startNatsServer(options: NatsServerOptions): Promise<RunningNatsServer> {
   const binary = findNatsServer();
   mkdirSync(options.storeDir, { recursive: true });
   const host = options.host ?? "127.0.0.1";
-  const args = ["-c", options.configFile ?? defaultNatsConfig, "-js", ...(options.storeDirInConfig ? [] : ["-sd", options.storeDir]), "-a", host, "-p", String(options.port)];
-  const child: ChildProcess = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const configFile = options.configFile ?? defaultNatsConfig;
+  if (options.pidFile) await reapStaleNatsServer(options.pidFile, configFile);
+  const args = ["-c", configFile, "-js", ...(options.storeDirInConfig ? [] : ["-sd", options.storeDir]), "-a", host, "-p", String(options.port)];
+  const setpriv = options.dieWithParent ? findSetpriv() : undefined;
+  // setpriv execs nats-server: the pid is nats-server's own.
+  const child: ChildProcess = setpriv
+    ? spawn(setpriv, ["--pdeathsig", "KILL", "--", binary, ...args], { stdio: ["ignore", "ignore", "pipe"] })
+    : spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stopping = false;
+  let ready = false;
+  child.once("exit", (code, signal) => {
+    if (options.pidFile) rmSync(options.pidFile, { force: true });
+    if (ready && !stopping) options.onExit?.(code, signal);
+  });
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   let log = "";
   const lineListeners = new Set<(line: string) => void>();
@@ -99,6 +158,8 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
       fail(err);
     });
   });
+  ready = true;
+  if (options.pidFile) writeFileSync(options.pidFile, `${child.pid}\n`);
   return {
     url: `nats://${host}:${options.port}`,
     pid: child.pid!,
@@ -120,6 +181,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
       });
     },
     async stop() {
+      stopping = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../src/server/nats-server.js";
 import { cliPath } from "./cli.js";
@@ -11,6 +12,12 @@ import { tempDir } from "./nats.js";
  */
 export interface ServedPurser {
   url: string;
+  port: number;
+  /** The temporary directory holding the data directory and the local context. */
+  root: string;
+  pid: number;
+  /** The embedded nats-server's pid, from the ready line. */
+  natsPid: number;
   dataDir: string;
   /** Where serve wrote the admin's context (PURSER_CONTEXT of this process). */
   contextFile: string;
@@ -20,12 +27,16 @@ export interface ServedPurser {
   env: Record<string, string>;
   /** serve's JSON log lines so far. */
   logs(): Array<Record<string, unknown>>;
-  stop(): Promise<void>;
+  /** Resolves when serve has exited. */
+  exited: Promise<void>;
+  /** SIGTERM, wait, and remove the directory (unless `keep`). */
+  stop(opts?: { keep?: boolean }): Promise<void>;
 }
 
-export async function startServe(extraArgs: readonly string[] = []): Promise<ServedPurser> {
-  const data = tempDir("purser-serve-");
-  const port = await freePort();
+/** Starts serve; with `again`, on the data directory and port of an earlier one. */
+export async function startServe(extraArgs: readonly string[] = [], again?: { root: string; port: number }): Promise<ServedPurser> {
+  const data = again ? { path: again.root, remove: () => rmSync(again.root, { recursive: true, force: true }) } : tempDir("purser-serve-");
+  const port = again?.port ?? (await freePort());
   const contextFile = join(data.path, "run", "context.json");
   const env = { PURSER_CONTEXT: contextFile, NATS_URL: "", PURSER_NAMESPACE: "", PURSER_STATE_DIR: join(data.path, "cli-state") };
   const child: ChildProcess = spawn(process.execPath, [cliPath, "serve", "--data-dir", join(data.path, "data"), "--nats-port", String(port), "--gc-manual", ...extraArgs], {
@@ -60,6 +71,11 @@ export async function startServe(extraArgs: readonly string[] = []): Promise<Ser
   });
   return {
     url: `nats://127.0.0.1:${port}`,
+    port,
+    root: data.path,
+    pid: child.pid!,
+    natsPid: Number(/embedded nats-server pid (\d+)/.exec(stdout)?.[1] ?? 0),
+    exited,
     dataDir: join(data.path, "data"),
     contextFile,
     adminSeed: join(data.path, "data", "identities", "admin.nk"),
@@ -73,10 +89,10 @@ export async function startServe(extraArgs: readonly string[] = []): Promise<Ser
           return [];
         }
       }),
-    async stop() {
+    async stop(opts = {}) {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;
-      data.remove();
+      if (!opts.keep) data.remove();
     },
   };
 }

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { PurserClient } from "../src/client/purser-client.js";
+import { findNatsServer } from "../src/server/nats-server.js";
+import { eventually } from "./support/assertions.js";
+import { startServe } from "./support/serve.js";
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+
+/**
+ * Faults an operator meets with the embedded mode (issue 12), against the
+ * real `purser serve`: nothing is left behind, nothing needs a hand.
+ */
+describe("purser serve heals its embedded nats-server", () => {
+  test("kill -9 of serve takes its nats-server with it; a new serve on the same port and data starts at once", async () => {
+    const first = await startServe();
+    const admin = await PurserClient.connect({ servers: first.url, nkeyFile: first.adminSeed }, "admin");
+    const created = await admin.namespaces.create("survives", { k: "v" });
+    await admin.close();
+    assert.ok(alive(first.natsPid), "nats-server runs");
+    process.kill(first.pid, "SIGKILL");
+    await first.exited;
+    await eventually(() => !alive(first.natsPid), "the orphaned nats-server gone");
+
+    const second = await startServe([], { root: first.root, port: first.port });
+    try {
+      const c = await PurserClient.connect({ servers: second.url, nkeyFile: second.adminSeed }, "admin");
+      assert.deepEqual((await c.namespaces.get("survives", { minRv: created.rv })).result.labels, { k: "v" });
+      await c.close();
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test("a nats-server left running by an earlier start (its pid file, our config) is stopped before the new one starts", async () => {
+    const first = await startServe();
+    await first.stop({ keep: true });
+    // What a serve without the parent-death signal (or an older purser) leaves: nats-server on our port and store.
+    const config = join(first.dataDir, "identities", "nats-server.conf");
+    const orphan = spawn(findNatsServer(), ["-c", config, "-js", "-a", "127.0.0.1", "-p", String(first.port)], { stdio: "ignore", detached: true });
+    orphan.unref();
+    writeFileSync(join(first.dataDir, "nats-server.pid"), `${orphan.pid}\n`);
+    await eventually(async () => {
+      try {
+        await (await PurserClient.connect({ servers: first.url, nkeyFile: first.adminSeed })).close();
+        return true;
+      } catch {
+        return false;
+      }
+    }, "the leftover nats-server to listen");
+    const second = await startServe([], { root: first.root, port: first.port });
+    try {
+      assert.ok(!alive(orphan.pid!), "the leftover was stopped");
+      assert.notEqual(second.natsPid, orphan.pid);
+      assert.ok(second.logs().every((l) => l.level !== "error"), JSON.stringify(second.logs().filter((l) => l.level === "error")));
+    } finally {
+      if (alive(orphan.pid!)) process.kill(orphan.pid!, "SIGKILL");
+      await second.stop();
+    }
+  });
+
+  test("a nats-server killed under serve is started again, and clients carry on", async () => {
+    const s = await startServe();
+    try {
+      const c = await PurserClient.connect({ servers: s.url, nkeyFile: s.adminSeed }, "admin");
+      await c.namespaces.create("before");
+      process.kill(s.natsPid, "SIGKILL");
+      await eventually(() => s.logs().some((l) => l.msg === "embedded nats-server running again"), "serve to start nats-server again");
+      const restartedPid = Number(s.logs().find((l) => l.msg === "embedded nats-server running again")!.pid);
+      assert.notEqual(restartedPid, s.natsPid);
+      // The same client reconnects; the service answers again (and its views caught up).
+      let after: Awaited<ReturnType<typeof c.namespaces.create>> | undefined;
+      await eventually(async () => {
+        after = await c.namespaces.create("after").catch(() => undefined);
+        return after !== undefined;
+      }, "a command to succeed after the restart", 60_000);
+      assert.deepEqual(
+        (await c.namespaces.list({ after: after!.rv })).result.map((n) => n.name),
+        ["after", "before"],
+      );
+      await c.close();
+      assert.ok(alive(restartedPid));
+    } finally {
+      await s.stop();
+    }
+  });
+});
