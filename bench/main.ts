@@ -100,7 +100,7 @@ async function main(): Promise<number> {
   const failures: Array<{ suite: string; error: string }> = [];
   try {
     progress(`bench: scale ${scale}, temporary files in ${root}`);
-    nats = await startNatsServer({ storeDir: join(root, "nats"), port: await freePort() });
+    nats = await startNatsServer({ storeDir: join(root, "nats"), port: await freePort(), dieWithParent: true });
     progress(`bench: nats-server pid ${nats.pid} at ${nats.url}`);
     const dataDir = join(root, "data");
     // Collections only when a suite asks: the suites make objects nothing references (gc suite: docs/gc.md).

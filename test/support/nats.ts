@@ -10,7 +10,8 @@ export interface TestNats extends RunningNatsServer {
 
 export async function startTestNats(): Promise<TestNats> {
   const dir = mkdtempSync(join(tmpdir(), "purser-nats-"));
-  const server = await startNatsServer({ storeDir: join(dir, "store"), port: await freePort() });
+  // dieWithParent: a test process killed mid-run leaves no nats-server behind.
+  const server = await startNatsServer({ storeDir: join(dir, "store"), port: await freePort(), dieWithParent: true });
   return {
     ...server,
     dir,
