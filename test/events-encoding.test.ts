@@ -106,3 +106,23 @@ describe("event codec", () => {
     assert.throws(() => upcast({}, "NamespaceDeleted", 1, 2, {}), /no upcaster/);
   });
 });
+
+describe("event schemas, checked on read", () => {
+  const cases: Array<[string, unknown, string]> = [
+    ["LeaseCreated", { lease: { id: "l", labels: {}, createdAt: 5 } }, "LeaseCreated does not fit its schema: data.lease.createdAt must be a string"],
+    ["SnapshotPrepared", { snapshot: { snapshotter: "native", key: "k", kind: "frozen" } }, "SnapshotPrepared does not fit its schema: data.snapshot.kind must be one of active, view, committed"],
+    ["ContentDeleted", { digest: ["sha256:x"] }, "ContentDeleted does not fit its schema: data.digest must be a string"],
+    ["NamespaceUpdated", { namespace: { name: "n", labels: {}, createdAt: "t", updatedAt: "t" }, fieldPaths: "labels" }, "NamespaceUpdated does not fit its schema: data.fieldPaths must be a list of strings"],
+  ];
+  for (const [type, data, message] of cases) {
+    test(`${type}: ${message.split(": ").at(-1)}`, () => {
+      assert.throws(() => decodeEventBody(encode({ type, version: 1, data })), (err: unknown) => err instanceof EventDecodeError && err.message === message);
+    });
+  }
+
+  test("extra fields of a newer writer and optional ones left out are accepted", () => {
+    const data = { ingest: { ref: "r", id: "i", expected: "", total: 0, shared: false, startedAt: "t", fromTheFuture: 1 }, resumed: false };
+    assert.equal(decodeEventBody(encode({ type: "IngestStarted", version: 1, data })).event.type, "IngestStarted");
+  });
+});
+

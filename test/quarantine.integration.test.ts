@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { encode } from "@msgpack/msgpack";
 import { jetstream } from "@nats-io/jetstream";
 import { eventSubject, ObjectKind } from "../src/events/subjects.js";
+import type { Projection } from "../src/projections/projection.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 import { runCli } from "./support/cli.js";
 
@@ -17,7 +18,15 @@ describe("poison events are quarantined, and nothing else stops", () => {
   let p: TestPurser;
   let poisonRv = 0;
   before(async () => {
-    p = await startTestPurser();
+    // A projection with a bug: it throws on one image (the others apply).
+    const buggy: Projection = {
+      name: "test-buggy",
+      databases: [],
+      apply(_views, stored) {
+        if (stored.event.type === "ImageCreated" && stored.event.data.image.name === "trips-a-bug") throw new TypeError("a bug in a projection");
+      },
+    };
+    p = await startTestPurser({ extraProjections: [buggy] });
     await p.client.namespaces.create("poison");
     const js = jetstream(p.client.nc);
     const publish = async (id: string, body: Uint8Array, type?: string) => {
@@ -25,10 +34,13 @@ describe("poison events are quarantined, and nothing else stops", () => {
       if (type) headers.set("Purser-Event-Type", type);
       poisonRv = (await js.publish(eventSubject("poison", ObjectKind.Image, id), body, { headers })).seq;
     };
-    await publish("shape", encode({ type: "ImageCreated", version: 1, data: {} }), "ImageCreated"); // decodes; the projection throws
+    await publish("shape", encode({ type: "ImageCreated", version: 1, data: {} }), "ImageCreated"); // decodes; does not fit the schema
     await publish("bytes", new Uint8Array([0xc1, 0xff, 0x00])); // not msgpack
     await publish("scalar", encode({ type: "ImageCreated", version: 1, data: "x" }), "ImageCreated");
     await publish("future", encode({ type: "ImageCreated", version: 99, data: {} }), "ImageCreated");
+    const typed = { name: "typed", labels: { a: 1 }, target: { mediaType: "m", digest: "d", size: 1 }, createdAt: "t", updatedAt: "t" };
+    await publish("typed", encode({ type: "ImageCreated", version: 1, data: { image: typed } }), "ImageCreated");
+    poisonRv = (await p.client.images.create("poison", { name: "trips-a-bug", target })).rv;
   });
   after(async () => {
     await p.stop();
@@ -36,10 +48,12 @@ describe("poison events are quarantined, and nothing else stops", () => {
 
   const reasons = async () => (await p.client.system.quarantined()).result.map((q) => [q.namespace, q.seq, q.type, q.reason]);
   const expected = () => [
-    ["poison", poisonRv - 3, "ImageCreated", "ImageCreated could not be applied: Cannot read properties of undefined (reading 'name')"],
-    ["poison", poisonRv - 2, "", "event body is not msgpack"],
-    ["poison", poisonRv - 1, "ImageCreated", "the data of ImageCreated is not a map"],
-    ["poison", poisonRv, "ImageCreated", "unsupported version 99 of ImageCreated"],
+    ["poison", poisonRv - 5, "ImageCreated", "ImageCreated does not fit its schema: data.image must be a map"],
+    ["poison", poisonRv - 4, "", "event body is not msgpack"],
+    ["poison", poisonRv - 3, "ImageCreated", "the data of ImageCreated is not a map"],
+    ["poison", poisonRv - 2, "ImageCreated", "unsupported version 99 of ImageCreated"],
+    ["poison", poisonRv - 1, "ImageCreated", "ImageCreated does not fit its schema: data.image.labels.a must be a string"],
+    ["poison", poisonRv, "ImageCreated", "ImageCreated could not be applied: a bug in a projection"],
   ];
 
   test("the namespace's views move past them, and each is listed with its reason", async () => {
@@ -71,7 +85,7 @@ describe("poison events are quarantined, and nothing else stops", () => {
     assert.equal(r.stderr, "");
     const lines = r.stdout.trimEnd().split("\n");
     assert.match(lines[0]!, /^NAMESPACE +RV +SUBJECT +TYPE +REASON$/);
-    assert.equal(lines.length, 5);
-    assert.match(lines[2]!, new RegExp(`^poison +${poisonRv - 2} +purser\\.ev\\.poison\\.image\\.bytes +- +event body is not msgpack$`));
+    assert.equal(lines.length, 7);
+    assert.match(lines[2]!, new RegExp(`^poison +${poisonRv - 4} +purser\\.ev\\.poison\\.image\\.bytes +- +event body is not msgpack$`));
   });
 });

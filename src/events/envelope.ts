@@ -1,5 +1,6 @@
 import { decodeMsgpack as decode, encodeEventMsgpack as encode } from "./msgpack.js";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
+import { schemaProblem } from "./event-schemas.js";
 import { eventCatalog, isEventType, type DomainEvent, type EventType } from "./catalog.js";
 import { upcast, upcasters, type UpcasterTable } from "./upcasters.js";
 
@@ -86,5 +87,7 @@ export function decodeEventBody(
   }
   if (typeof data !== "object" || data === null || Array.isArray(data) || data instanceof Uint8Array) throw new EventDecodeError(`the data of ${type} is not a map`);
   const upcastData = version === current ? data : upcast(table, type, version, current, data);
+  const problem = schemaProblem(type as EventType, upcastData);
+  if (problem) throw new EventDecodeError(`${type} does not fit its schema: ${problem}`);
   return { event: { type, data: upcastData } as DomainEvent, version: current };
 }
