@@ -185,3 +185,23 @@ describe("hostile input: a flood of abandoned ingests", () => {
     await (await p.client.content.openWriter("flood", "now-fits")).abort();
   });
 });
+
+describe("hostile input: more namespaces than the host allows", () => {
+  let p: TestPurser;
+  before(async () => {
+    p = await startTestPurser({ eventStore: { maxNamespaces: 3 } });
+  });
+  after(async () => {
+    await p.stop();
+  });
+
+  test("past --max-namespaces a new namespace is refused, explicitly or implicitly; existing ones keep working", async () => {
+    for (const ns of ["one", "two", "three"]) await p.client.namespaces.create(ns);
+    const refused = (ns: string) => `cannot create namespace "${ns}": the host has 3 namespaces with a log, the most serve --max-namespaces allows: failed precondition`;
+    await rejects(p.client.namespaces.create("four"), "FailedPrecondition", refused("four"));
+    await rejects(p.client.leases.create("five", { id: "l" }), "FailedPrecondition", refused("five"));
+    const ok = await p.client.leases.create("two", { id: "l" });
+    assert.ok(ok.rv > 1);
+    assert.deepEqual((await p.client.namespaces.list()).result.map((n) => n.name), ["one", "three", "two"]);
+  });
+});

@@ -102,7 +102,7 @@ export async function runServe(
       credentials,
       dataDir,
       log,
-      eventStore: { replicas: Number(opts.replicas) || 1 },
+      eventStore: { replicas: Number(opts.replicas) || 1, maxNamespaces: positiveInteger("max-namespaces", opts.maxNamespaces) },
       content: { sharingPolicy: opts.contentSharingPolicy, fsync: opts.contentFsync ?? false, maxIngestsPerNamespace: positiveInteger("content-max-ingests", opts.contentMaxIngests) },
       service: { replyPrefixes: opts.replyPrefix },
       gc,

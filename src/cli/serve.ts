@@ -18,6 +18,7 @@ export interface ServeOptions {
   gcManual?: boolean;
   replyPrefix: string[];
   contentMaxIngests: string;
+  maxNamespaces: string;
   unpackMaxLayerBytes: string;
   unpackMaxLayerEntries: string;
 }
@@ -39,6 +40,7 @@ export function registerServeCommand(program: Command): void {
     .option("--content-sharing-policy <policy>", "shared (a blob on the host serves every namespace) or isolated", "shared")
     .option("--content-fsync", "fsync each blob before it is linked into the store")
     .option("--content-max-ingests <n>", "open ingests a namespace may have at once", "4096")
+    .option("--max-namespaces <n>", "namespaces with a log (a stream each) the host may have", "4096")
     .option("--gc-pause-threshold <fraction>", "fraction of wall time the collector may take (containerd pause_threshold, clamped to [0, 0.5])", "0.02")
     .option("--gc-deletion-threshold <n>", "deletions that start a collection at once; 0: a deletion only guarantees the next scheduled one", "0")
     .option("--gc-mutation-threshold <n>", "mutations after which the next scheduled collection runs", "100")

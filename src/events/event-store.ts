@@ -1,3 +1,4 @@
+import { failedPrecondition } from "../errors/errdefs.js";
 import { randomUUID } from "node:crypto";
 import {
   StorageType,
@@ -58,11 +59,16 @@ export class WrongExpectedSequenceError extends Error {
 export interface EventStoreOptions {
   /** Replicas of each namespace stream (3 on a cluster). */
   replicas: number;
+  /**
+   * Namespaces (streams: a deleted namespace keeps its log) the host may
+   * have: each costs nats-server memory and idle CPU (`serve --max-namespaces`).
+   */
+  maxNamespaces: number;
   /** JetStream duplicate window for `Nats-Msg-Id`, in milliseconds. */
   duplicateWindowMs: number;
 }
 
-export const defaultEventStoreOptions: EventStoreOptions = { replicas: 1, duplicateWindowMs: 120_000 };
+export const defaultEventStoreOptions: EventStoreOptions = { replicas: 1, duplicateWindowMs: 120_000, maxNamespaces: 4096 };
 
 /**
  * The thin adapter between purser and JetStream: one stream per namespace,
@@ -107,10 +113,26 @@ export class EventStore {
     return out;
   }
 
+  /** Namespaces with a stream, as last counted (ensureStream's bound). */
+  private streamCount?: { n: number; at: number };
+
   /** Creates the namespace's stream if it does not exist (idempotent across processes). */
   async ensureStream(namespace: string): Promise<void> {
     const name = streamName(namespace);
     if (this.knownStreams.has(name)) return;
+    if (!(await this.hasStream(namespace))) {
+      // The count is listed at most once a second (and again at the bound), so creating many namespaces stays linear.
+      const now = Date.now();
+      if (!this.streamCount || now - this.streamCount.at > 1000 || this.streamCount.n >= this.options.maxNamespaces) {
+        this.streamCount = { n: (await this.listNamespaces()).length, at: now };
+      }
+      if (this.streamCount.n >= this.options.maxNamespaces) {
+        throw failedPrecondition(
+          `cannot create namespace ${JSON.stringify(namespace)}: the host has ${this.streamCount.n} namespaces with a log, the most serve --max-namespaces allows`,
+        );
+      }
+      this.streamCount.n++;
+    }
     const jsm = await this.manager();
     try {
       // One call: adding a stream that exists with the same configuration
