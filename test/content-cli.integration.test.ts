@@ -6,6 +6,7 @@ import { humanDuration, humanSize, tabTable } from "../src/cli/units.js";
 import { cliPath, runCli } from "./support/cli.js";
 import { tempDir } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
+import { eventually } from "./support/assertions.js";
 
 const sha256 = (data: Uint8Array) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 const age = "(Less than a second|\\d+ seconds?)";
@@ -107,6 +108,31 @@ describe("purser content CLI, as ctr content prints it", () => {
   after(async () => {
     state.remove();
     await p.stop();
+  });
+
+  test("Ctrl-C during content ingest releases the ref: the same command run again resumes at once", async () => {
+    const data = Buffer.alloc(4 * 1024 * 1024, 7);
+    const child = spawn(process.execPath, [cliPath, "--server", p.nats.url, "-n", "default", "content", "ingest", "interrupted"], {
+      env: { ...process.env, NATS_URL: "", PURSER_NAMESPACE: "", ...env() },
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    child.stdin.on("error", () => {}); // the child goes away with stdin open
+    child.stdin.write(data.subarray(0, 2 * 1024 * 1024)); // more than one chunk: an ingest, not a put; stdin stays open
+    try {
+      await eventually(
+        () => p.client.content.status("default", "interrupted").then((s) => s.result.offset > 0, () => false),
+        "the ingest to hold bytes",
+      );
+      child.kill("SIGINT");
+      assert.equal(await exited, 130);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    const again = await runCliBytes(p.nats.url, ["-n", "default", "content", "ingest", "interrupted"], env(), data);
+    assert.equal(again.stderr, "");
+    assert.equal(again.code, 0);
+    assert.deepEqual((await runCliBytes(p.nats.url, ["-n", "default", "content", "get", sha256(data)], env())).stdout, data);
   });
 
   test("ingest from stdin, ls (-q, filters), label, info, get, rm", async () => {

@@ -108,12 +108,31 @@ export class CliSession {
   }
 }
 
-/** Runs an action with a session and always closes it. */
+/**
+ * Runs an action with a session and always closes it. Ctrl-C (or SIGTERM)
+ * while writers are open releases their ref locks first, as containerd does
+ * when its client goes, so the same command run again starts at once and
+ * resumes; other commands stop as before.
+ */
 export async function withSession<T>(cmd: Command, action: (s: CliSession) => Promise<T>): Promise<T> {
   const session = await CliSession.open(cmd);
+  const onSignal = (signal: NodeJS.Signals) => {
+    const code = signal === "SIGINT" ? 130 : 143;
+    if (session.client.content.openWriters() === 0) {
+      // Someone else handles it (events --follow stops its readers), or nobody does: then stop, as without us.
+      if (process.listenerCount(signal) === 0) process.exit(code);
+      return;
+    }
+    const released = session.client.content.releaseWriters();
+    void Promise.race([released, new Promise((r) => setTimeout(r, 2000))]).finally(() => process.exit(code));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     return await action(session);
   } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await session.close();
   }
 }

@@ -171,7 +171,25 @@ export class ContentApi {
       { ref, session, expected: opts.expected, size: opts.size },
       { lease: opts.lease, timeoutMs: opts.timeoutMs },
     );
-    return new BlobWriter(this.client, namespace, ref, session, reply.result, reply.rv, this.transfer(opts), opts);
+    const writer = new BlobWriter(this.client, namespace, ref, session, reply.result, reply.rv, this.transfer(opts), opts, () => this.live.delete(writer));
+    this.live.add(writer);
+    return writer;
+  }
+
+  /** Writers opened and not yet committed, closed or aborted (each holds its ref's lock on the server). */
+  private readonly live = new Set<BlobWriter>();
+
+  openWriters(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Lets go of every open writer's ref lock at once (the CLI on Ctrl-C), so
+   * the same command run again does not wait for the lock to expire; the
+   * ingests and their bytes stay, to be resumed.
+   */
+  async releaseWriters(): Promise<void> {
+    await Promise.allSettled([...this.live].map((w) => w.release()));
   }
 
   /**
@@ -348,6 +366,7 @@ export class BlobWriter {
     readonly openedRv: number,
     transfer: Required<TransferOptions>,
     private readonly opts: OpenOptions = {},
+    private readonly ended: () => void = () => {},
   ) {
     this.transfer = transfer;
     this.sent = opened.offset;
@@ -392,18 +411,26 @@ export class BlobWriter {
   /** Flushes, then commits: size and digest verified, the blob linked into the namespace. */
   async commit(opts: CommitOptions = {}): Promise<Reply<ContentRecord>> {
     await this.flush();
-    return this.client.command<ContentRecord>(
+    const reply = await this.client.command<ContentRecord>(
       this.namespace,
       "content",
       "commit",
       { ref: this.ref, session: this.session, size: opts.size, expected: opts.expected, labels: opts.labels },
       { lease: this.opts.lease, timeoutMs: this.transfer.timeoutMs },
     );
+    this.ended();
+    return reply;
   }
 
   /** Lets go of the ref (the ingest and its bytes stay, to be resumed). */
   async close(): Promise<void> {
     await Promise.allSettled(this.window);
+    await this.release();
+  }
+
+  /** Lets go of the ref now, without waiting for chunks in flight (an interrupted client). */
+  async release(): Promise<void> {
+    this.ended();
     await this.client.requestRaw(
       commandSubject(this.namespace, "content", "close"),
       encode({ ref: this.ref, session: this.session }),
@@ -414,6 +441,7 @@ export class BlobWriter {
 
   /** Aborts the ingest: its bytes are removed. */
   async abort(): Promise<void> {
+    this.ended();
     await Promise.allSettled(this.window);
     await this.client.command(this.namespace, "content", "abort", { ref: this.ref }, { timeoutMs: this.transfer.timeoutMs });
   }
