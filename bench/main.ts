@@ -130,8 +130,11 @@ async function main(): Promise<number> {
     mkdirSync(ctx.scratchDir, { recursive: true });
     ctx.record(fromSamples({ id: "serve.start-cold", name: "serve start, first in this process (empty NATS)", section: "serve", note: "ms" }, [cold.ms]));
 
+    // PURSER_BENCH_ONLY=name,name runs only those suites (e.g. "cli start"); the raw limits always run.
+    const only = process.env.PURSER_BENCH_ONLY?.split(",").map((n) => n.trim());
     for (const suite of suites) {
       if (aborted) break;
+      if (only && suite !== rawLimitsSuite && !only.includes(suite.name)) continue;
       progress(`bench: ${suite.name}`);
       const t0 = Date.now();
       try {

@@ -112,7 +112,8 @@ describe("purser content CLI, as ctr content prints it", () => {
 
   test("Ctrl-C during content ingest releases the ref: the same command run again resumes at once", async () => {
     const data = Buffer.alloc(4 * 1024 * 1024, 7);
-    const child = spawn(process.execPath, [cliPath, "--server", p.nats.url, "-n", "default", "content", "ingest", "interrupted"], {
+    const ns = "ctrlc"; // its own namespace: the other tests list "default"
+    const child = spawn(process.execPath, [cliPath, "--server", p.nats.url, "-n", ns, "content", "ingest", "interrupted"], {
       env: { ...process.env, NATS_URL: "", PURSER_NAMESPACE: "", ...env() },
       stdio: ["pipe", "ignore", "pipe"],
     });
@@ -121,7 +122,7 @@ describe("purser content CLI, as ctr content prints it", () => {
     child.stdin.write(data.subarray(0, 2 * 1024 * 1024)); // more than one chunk: an ingest, not a put; stdin stays open
     try {
       await eventually(
-        () => p.client.content.status("default", "interrupted").then((s) => s.result.offset > 0, () => false),
+        () => p.client.content.status(ns, "interrupted").then((s) => s.result.offset > 0, () => false),
         "the ingest to hold bytes",
       );
       child.kill("SIGINT");
@@ -129,10 +130,10 @@ describe("purser content CLI, as ctr content prints it", () => {
     } finally {
       child.kill("SIGKILL");
     }
-    const again = await runCliBytes(p.nats.url, ["-n", "default", "content", "ingest", "interrupted"], env(), data);
+    const again = await runCliBytes(p.nats.url, ["-n", ns, "content", "ingest", "interrupted"], env(), data);
     assert.equal(again.stderr, "");
     assert.equal(again.code, 0);
-    assert.deepEqual((await runCliBytes(p.nats.url, ["-n", "default", "content", "get", sha256(data)], env())).stdout, data);
+    assert.deepEqual((await runCliBytes(p.nats.url, ["-n", ns, "content", "get", sha256(data)], env())).stdout, data);
   });
 
   test("ingest from stdin, ls (-q, filters), label, info, get, rm", async () => {

@@ -26,7 +26,7 @@ describe("poison events are quarantined, and nothing else stops", () => {
         if (stored.event.type === "ImageCreated" && stored.event.data.image.name === "trips-a-bug") throw new TypeError("a bug in a projection");
       },
     };
-    p = await startTestPurser({ extraProjections: [buggy] });
+    p = await startTestPurser({ extraProjections: [buggy] }, { allowQuarantine: true });
     await p.client.namespaces.create("poison");
     const js = jetstream(p.client.nc);
     const publish = async (id: string, body: Uint8Array, type?: string) => {
