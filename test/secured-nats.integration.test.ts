@@ -11,6 +11,7 @@ import { cliPath, runCli } from "./support/cli.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { streamName } from "../src/events/subjects.js";
 import { connectNats } from "../src/protocol/connection.js";
+import { PurserClient } from "../src/client/purser-client.js";
 import { tempDir } from "./support/nats.js";
 import { eventually } from "./support/assertions.js";
 
@@ -197,6 +198,15 @@ authorization { users = [
         assert.equal(info.config.num_replicas, 3);
       } finally {
         await admin.close();
+      }
+      // The first writes into a new R3 namespace, all at once: the stream has a leader before any is tried.
+      const client = await PurserClient.connect({ servers: urls[2]!, user: "admin", password: adminPassword }, "admin");
+      try {
+        const target = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"c".repeat(64)}`, size: 1 };
+        const writes = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => client.images.create("fresh-r3", { name: `img-${i}`, target })));
+        assert.deepEqual(writes.filter((w) => w.status === "rejected").map((w) => String((w as PromiseRejectedResult).reason)), []);
+      } finally {
+        await client.close();
       }
     });
   });

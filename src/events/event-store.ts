@@ -1,4 +1,4 @@
-import { failedPrecondition } from "../errors/errdefs.js";
+import { failedPrecondition, unavailable } from "../errors/errdefs.js";
 import { randomUUID } from "node:crypto";
 import {
   StorageType,
@@ -146,12 +146,27 @@ export class EventStore {
         duplicate_window: this.options.duplicateWindowMs * 1_000_000,
         description: `purser events of namespace ${JSON.stringify(namespace)}`,
       });
+      // A replicated stream answers its creation before it has a leader; a
+      // write then gets no responder. Wait for the leader first (issue 12).
+      if (this.options.replicas > 1) await this.awaitLeader(name);
       for (const l of this.streamCreatedListeners) l(namespace);
     } catch (err) {
       // It exists with another configuration (an operator changed it): use it as it is.
       if (!isJetStreamApiError(err, JetStreamApiCode.StreamNameExists)) throw err;
     }
     this.knownStreams.add(name);
+  }
+
+  /** Resolves once the stream has a leader; Unavailable after 10 s (the cluster cannot elect one). */
+  private async awaitLeader(name: string): Promise<void> {
+    const jsm = await this.manager();
+    const deadline = Date.now() + 10_000;
+    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+      const info = await jsm.streams.info(name).catch(() => undefined);
+      if (info && (info.cluster === undefined || info.cluster.leader)) return;
+      if (Date.now() > deadline) throw unavailable(`stream ${name} has no leader after 10s: the cluster is still electing one`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 
   /** Whether the namespace has a stream (i.e. has ever been written to). */

@@ -92,7 +92,11 @@ export function toPurserError(err: unknown): PurserError {
   if (err instanceof PurserError) return err;
   const text = err instanceof Error ? err.message : String(err);
   // NATS or JetStream not answering in time is a passing condition, not a bug.
-  if (isTimeout(err) || isNoResponders(err) || isClosedConnection(err) || isJetStreamNotEnabled(err)) {
+  if (isJetStreamNotEnabled(err)) {
+    // nats-server 2.9 says "not enabled" when no stream leader answered a publish (STACK-NOTES).
+    return new PurserError(ErrorKind.Unavailable, "log unavailable: no JetStream stream leader answered (one is being elected, or JetStream is down)", { cause: err });
+  }
+  if (isTimeout(err) || isNoResponders(err) || isClosedConnection(err)) {
     return new PurserError(ErrorKind.Unavailable, `log unavailable: ${text}`, { cause: err });
   }
   return new PurserError(ErrorKind.Unknown, `internal error: ${text}`, { cause: err });
