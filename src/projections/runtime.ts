@@ -82,6 +82,7 @@ export class ProjectionRuntime {
     if (this.running) return;
     this.running = true;
     this.unlisten = this.store.onStreamCreated((ns) => this.track(ns));
+    this.watchReconnects();
     // Streams created by other processes: the advisory is immediate, the rescan a safety net.
     this.advisories = this.store.nc.subscribe("$JS.EVENT.ADVISORY.STREAM.CREATED.>", {
       callback: (err, msg) => {
@@ -99,8 +100,30 @@ export class ProjectionRuntime {
     this.rescanTimer.unref();
   }
 
+  /**
+   * After a reconnect (nats-server restarted, a cluster node lost) every feed
+   * starts a new consumer from its checkpoint at once. nats.js's ordered
+   * consumer, recreated on its own, pulled a few dozen messages and then
+   * waited ~45 s for missed heartbeats (STACK-NOTES): views stalled that long.
+   */
+  private watchReconnects(): void {
+    const statuses = this.store.nc.status();
+    this.statuses = statuses;
+    void (async () => {
+      for await (const s of statuses) {
+        if (!this.running) return;
+        if (s.type !== "reconnect") continue;
+        this.log.info("reconnected to NATS: restarting the views' consumers from their checkpoints", { feeds: this.feeds.size });
+        for (const feed of this.feeds.values()) feed.messages?.stop();
+      }
+    })().catch((err) => this.log.warn("status watch ended", { err }));
+  }
+
+  private statuses?: AsyncIterable<unknown>;
+
   async stop(): Promise<void> {
     this.running = false;
+    (this.statuses as { stop?: () => void } | undefined)?.stop?.();
     this.unlisten?.();
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     this.advisories?.unsubscribe();

@@ -83,7 +83,7 @@ export class PurserServer {
     // noAsyncTraces: nats.js otherwise builds two Error objects (stack
     // captures) per request "in case it times out", measured at ~10% of the
     // CPU of a command; our timeouts say what timed out without them.
-    const nc = await connectNats({ ...config.credentials, servers: config.natsUrl }, { name: "purser-server", maxReconnectAttempts: -1, noAsyncTraces: true });
+    const nc = await connectNats({ ...config.credentials, servers: config.natsUrl }, { name: "purser-server", maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
     const scratch = join(config.dataDir, "scratch");
     mkdirSync(scratch, { recursive: true });
 
