@@ -124,8 +124,13 @@ export class BlobStore {
     const { path, fh } = await this.tempFile();
     try {
       let written = 0;
-      while (written < data.length) written += (await fh.write(data, written, data.length - written, written)).bytesWritten;
-      if (this.options.fsync) await fh.sync();
+      try {
+        while (written < data.length) written += (await fh.write(data, written, data.length - written, written)).bytesWritten;
+        if (this.options.fsync) await fh.sync();
+      } catch (err) {
+        // A descriptor's write error names no file: name it (a full disk says where).
+        throw withPath(err, path);
+      }
       return await this.link(path, digest);
     } finally {
       // The temporary name and descriptor go after the answer; the blob stays.
@@ -276,4 +281,12 @@ async function syncDirectory(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/** The error with `path` set when it has none (errors of a descriptor's writes name no file). */
+export function withPath(err: unknown, path: string): unknown {
+  if (err instanceof Error && (err as NodeJS.ErrnoException).code !== undefined && (err as NodeJS.ErrnoException).path === undefined) {
+    (err as NodeJS.ErrnoException).path = path;
+  }
+  return err;
 }

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
 import type { IngestRecord } from "../events/ingest-events.js";
-import type { BlobStore } from "./blob-store.js";
+import { withPath, type BlobStore } from "./blob-store.js";
 
 /**
  * The bytes of one active ingest, as this process holds them: an open data
@@ -70,10 +70,17 @@ export class IngestWriter {
   /** Appends at the current offset (the caller has checked the request's offset). */
   async write(data: Uint8Array, nowMs: number): Promise<void> {
     const fh = await this.file();
-    // The file write runs on libuv's pool while this thread hashes.
+    // The file write runs on libuv's pool while this thread hashes; a failed
+    // write leaves the hash untouched, so a resume after it stays correct.
     const writing = writeAll(fh, data, this.offset);
-    this.hash.update(data);
-    await writing;
+    const hash = this.hash.copy();
+    hash.update(data);
+    try {
+      await writing;
+    } catch (err) {
+      throw withPath(err, this.dataPath);
+    }
+    this.hash = hash;
     this.offset += data.length;
     this.updatedAt = nowMs;
   }

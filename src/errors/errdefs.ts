@@ -3,7 +3,7 @@
  * (containerd 1.6 `errdefs`, plus `OutOfRange` from the v2 module, which the
  * content store needs for `write @N must occur at current offset M`, and
  * `PermissionDenied` from the same module, for what NATS refuses an identity:
- * docs/security.md).
+ * docs/security.md, and `ResourceExhausted`, for a full disk).
  *
  * containerd builds messages as `fmt.Errorf("<context>: %w", errdefs.ErrX)`, so
  * the text a user sees ends in `: <class text>`. `PurserError.message` is that
@@ -19,6 +19,7 @@ export const ErrorKind = {
   NotImplemented: "NotImplemented",
   OutOfRange: "OutOfRange",
   PermissionDenied: "PermissionDenied",
+  ResourceExhausted: "ResourceExhausted",
 } as const;
 export type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind];
 
@@ -33,6 +34,7 @@ export const classText: Record<ErrorKind, string> = {
   NotImplemented: "not implemented",
   OutOfRange: "out of range",
   PermissionDenied: "permission denied",
+  ResourceExhausted: "resource exhausted",
 };
 
 export function isErrorKind(value: unknown): value is ErrorKind {

@@ -22,6 +22,7 @@ export const errorCodes: Record<ErrorKind, number> = {
   Unknown: 500,
   NotImplemented: 501,
   Unavailable: 503,
+  ResourceExhausted: 507,
 };
 
 const kindByCode = new Map<number, ErrorKind>(

@@ -4,6 +4,7 @@ import { inject, injectable } from "../di.js";
 import { EndpointScope, RawReply, type Endpoint } from "../endpoints/endpoint.js";
 import { asPayload, type Payload } from "../commands/payload.js";
 import { ErrorKind, invalidArgument, PurserError } from "../errors/errdefs.js";
+import { diskFullError } from "../errors/disk-space.js";
 import { isJetStreamNotEnabled } from "../events/jetstream-errors.js";
 import { decodeMsgpack as decode, encodeWireMsgpack } from "../events/msgpack.js";
 import type { Logger } from "../observability/logger.js";
@@ -90,6 +91,8 @@ export class CommandService {
 
 export function toPurserError(err: unknown): PurserError {
   if (err instanceof PurserError) return err;
+  const full = diskFullError(err);
+  if (full) return full;
   const text = err instanceof Error ? err.message : String(err);
   // NATS or JetStream not answering in time is a passing condition, not a bug.
   if (isJetStreamNotEnabled(err)) {

@@ -8,6 +8,7 @@ import { randomLeaseId } from "../protocol/lease-id.js";
 import { snapshotResource } from "../domain/lease-recording.js";
 import { optionalString, type Payload } from "../commands/payload.js";
 import type { BlobStore } from "../content/blob-store.js";
+import { diskFullError } from "../errors/disk-space.js";
 import { failedPrecondition, invalidArgument, isPurserError, notFound, notImplemented, PurserError, unknownError } from "../errors/errdefs.js";
 import type { EventStore } from "../events/event-store.js";
 import { maxJsonBlob, parseConfig, type Descriptor } from "../oci/descriptor.js";
@@ -393,7 +394,9 @@ function extractError(err: unknown, diffId: string): PurserError {
   const context = `failed to extract layer ${diffId}`;
   if (err instanceof DiffIdMismatchError) return failedPrecondition(`wrong diff id calculated on extraction ${quote(err.actual)}`).wrap(context);
   const e = err as Error & { code?: string };
-  // File-system trouble (no space, I/O) is the host's; anything else is a malformed layer.
+  const full = diskFullError(err, context);
+  if (full) return full;
+  // File-system trouble (I/O) is the host's; anything else is a malformed layer.
   if (typeof e.code === "string" && e.code.startsWith("E")) return unknownError(`${context}: ${e.message}`);
   return invalidArgument(`${context}: ${e.message ?? String(err)}`);
 }

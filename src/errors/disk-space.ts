@@ -1,0 +1,25 @@
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
+import { ErrorKind, PurserError } from "./errdefs.js";
+
+/**
+ * A write the file system refused for want of space (ENOSPC, EDQUOT) as
+ * containerd's ResourceExhausted, naming the path and the space left, instead
+ * of an internal error: the host's disk is full, not purser broken (issue 12).
+ */
+export function diskFullError(err: unknown, context = ""): PurserError | undefined {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e?.code !== "ENOSPC" && e?.code !== "EDQUOT") return undefined;
+  const path = e.path ?? "";
+  let free = "";
+  try {
+    if (path) {
+      const st = statfsSync(dirname(path));
+      free = `, ${st.bavail * st.bsize} bytes free`;
+    }
+  } catch {
+    // the directory went away too: say what we know
+  }
+  const what = e.code === "EDQUOT" ? "disk quota exceeded" : "no space left on device";
+  return new PurserError(ErrorKind.ResourceExhausted, `${context ? `${context}: ` : ""}${what}${path ? ` writing ${path}` : ""}${free}`, { cause: err });
+}
