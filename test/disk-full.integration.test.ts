@@ -20,6 +20,7 @@ try {
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", mountpoint], { stdio: "pipe" });
   mounted = true;
 } catch (err) {
+  rmSync(mountpoint, { recursive: true, force: true });
   process.stdout.write(`disk-full tests skipped: cannot mount a tmpfs here (${String((err as Error).message).split("\n")[0]})\n`);
 }
 
