@@ -332,7 +332,13 @@ describe("projection crash recovery", () => {
 
       const last = startChild();
       await last.ready;
-      for (let i = 0; i < 200 && (await checkpoint()) < total; i++) await new Promise((r) => setTimeout(r, 100));
+      // Polled every 100 ms (read-only opens every 20 ms raced the child's last writes), for as long as a
+      // busy machine needs: a bound of 20 s stopped the child short of the end on a loaded CI machine.
+      const deadline = Date.now() + 180_000;
+      while ((await checkpoint()) < total) {
+        assert.ok(Date.now() < deadline, `the last child did not apply the backlog in 180 s (checkpoint ${await checkpoint()})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
       last.proc.kill("SIGTERM");
       await last.exited;
 
