@@ -43,6 +43,18 @@ interface StreamFeed {
   waiters: Waiter[];
   stopped: boolean;
   done: Promise<void>;
+  /** A gap in the delivered sequences already retried once from the checkpoint: accepted the second time (messages removed by hand). */
+  acceptedGapAt?: number;
+}
+
+/** The consumer delivered a sequence past the next one: start again from the checkpoint rather than skip. */
+class DeliveryGapError extends Error {
+  constructor(
+    readonly expected: number,
+    readonly got: number,
+  ) {
+    super(`delivery gap: expected seq ${expected}, got ${got}`);
+  }
 }
 
 /**
@@ -236,6 +248,17 @@ export class ProjectionRuntime {
         };
         for await (const m of messages) {
           if (m.seq <= feed.applied) continue; // redelivered after an ordered-consumer reset
+          const expected = (batch.length > 0 ? batch[batch.length - 1]!.seq : feed.applied) + 1;
+          if (m.seq > expected && feed.applied > 0 && feed.acceptedGapAt !== expected) {
+            // JetStream sequences of a stream we never purge are contiguous: a
+            // consumer that skips some (seen after kill -9 and restarts) must
+            // not make the views skip them. Apply what is batched, then start a
+            // new consumer at the next sequence; the same gap again means the
+            // messages were removed, and is accepted (applyBatch logs it).
+            flush();
+            feed.acceptedGapAt = expected;
+            throw new DeliveryGapError(expected, m.seq);
+          }
           batch.push(m);
           if (batch.length >= this.options.maxBatch) flush();
           else if (!scheduled) {
@@ -262,6 +285,11 @@ export class ProjectionRuntime {
           // rescan, tracks it again when it exists.
           this.feeds.delete(feed.stream);
           break;
+        }
+        if (err instanceof DeliveryGapError) {
+          this.log.warn("delivery gap; restarting the consumer from the checkpoint", { stream: feed.stream, expected: err.expected, got: err.got });
+          feed.applied = this.views.checkpoint(this.options.checkpointName, feed.stream);
+          continue;
         }
         this.log.error("projection consumer failed; restarting from checkpoint", { stream: feed.stream, err });
         feed.applied = this.views.checkpoint(this.options.checkpointName, feed.stream);
