@@ -9,6 +9,7 @@ import { buildLayer, type BuiltLayer } from "./support/layers.js";
 import { writeTar, type TarSpec } from "./support/image-archives.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 import { tempDir } from "./support/nats.js";
+import { prng } from "./support/prng.js";
 
 /**
  * A seeded generator of hostile image archives (issue 11): valid OCI archives
@@ -23,15 +24,6 @@ import { tempDir } from "./support/nats.js";
  */
 const seed = Number(process.env.PURSER_FUZZ_SEED ?? 20261202);
 const archives = Number(process.env.PURSER_FUZZ_ARCHIVES ?? 40);
-
-function prng(s: number): () => number {
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const blobPath = (digest: string) => `blobs/${digest.replace(":", "/")}`;

@@ -9,6 +9,7 @@ import { PurserError } from "../src/errors/errdefs.js";
 import { RequestHeader } from "../src/protocol/request-headers.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 import { tempDir } from "./support/nats.js";
+import { prng } from "./support/prng.js";
 
 /**
  * A seeded, bounded protocol fuzzer (issue 11): requests of random shape to
@@ -21,16 +22,6 @@ import { tempDir } from "./support/nats.js";
  */
 const seed = Number(process.env.PURSER_FUZZ_SEED ?? 20261202);
 const requests = Number(process.env.PURSER_FUZZ_REQUESTS ?? 1500);
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed exactly. */
-function prng(s: number): () => number {
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fieldNames = [
   "name", "id", "key", "parent", "ref", "digest", "labels", "target", "filters", "after", "offset", "size", "expected",

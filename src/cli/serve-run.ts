@@ -9,7 +9,7 @@ import { EmbeddedAuth } from "../server/embedded-auth.js";
 import { defaultNatsConfig, startNatsServer, type RunningNatsServer } from "../server/nats-server.js";
 import { PurserServer } from "../server/purser-server.js";
 import { localContextPath, removeContextIf, writeContext, type NatsContext } from "./nats-context.js";
-import type { ServeOptions } from "./serve.js";
+import { positiveInteger, type ServeOptions } from "./serve.js";
 
 /**
  * `purser serve`'s body, loaded only by that command: the embedded
@@ -17,12 +17,6 @@ import type { ServeOptions } from "./serve.js";
  * data directory's lock, the server, the local context for the CLI, and a
  * clean stop on SIGINT/SIGTERM.
  */
-function positiveInteger(flag: string, value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid --${flag} ${JSON.stringify(value)}: not a positive integer`);
-  return n;
-}
-
 export async function runServe(
   opts: ServeOptions,
   external: ConnectionSettings | undefined,

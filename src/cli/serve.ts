@@ -85,12 +85,17 @@ export function gcOptionsOf(opts: Pick<ServeOptions, "gcPauseThreshold" | "gcDel
   };
 }
 
+/** A count flag of `serve`: a positive integer, or a clear error naming the flag. */
+export function positiveInteger(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid --${flag} ${JSON.stringify(value)}: not a positive integer`);
+  return n;
+}
+
 /** The `--unpack-max-layer-…` flags (docs/unpack.md). */
 export function unpackLimitsOf(opts: Pick<ServeOptions, "unpackMaxLayerBytes" | "unpackMaxLayerEntries">): { maxLayerBytes: number; maxLayerEntries: number } {
-  const positive = (flag: string, value: string) => {
-    const n = Number(value);
-    if (value.trim() === "" || !Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid --${flag} ${JSON.stringify(value)}: not a positive integer`);
-    return n;
+  return {
+    maxLayerBytes: positiveInteger("unpack-max-layer-bytes", opts.unpackMaxLayerBytes),
+    maxLayerEntries: positiveInteger("unpack-max-layer-entries", opts.unpackMaxLayerEntries),
   };
-  return { maxLayerBytes: positive("unpack-max-layer-bytes", opts.unpackMaxLayerBytes), maxLayerEntries: positive("unpack-max-layer-entries", opts.unpackMaxLayerEntries) };
 }
