@@ -25,7 +25,9 @@ import { fromSamples, runConcurrent } from "./measure.js";
  * - the scheduler's pause share of wall time under a steady stream of
  *   deletions (containerd's pause threshold: 2%).
  */
-const fixturePath = fileURLToPath(new URL("../../../shared/fixtures/anchor-1.0.oci.tar", import.meta.url));
+const fixturePath = process.env.PURSER_FIXTURES
+  ? join(process.env.PURSER_FIXTURES, "anchor-1.0.oci.tar")
+  : fileURLToPath(new URL("../../../shared/fixtures/anchor-1.0.oci.tar", import.meta.url));
 
 const digest = (i: number) => `sha256:${i.toString(16).padStart(64, "0")}`;
 

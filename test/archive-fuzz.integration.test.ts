@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { importImageArchive, unpackImportedImage } from "../src/client/image-import.js";
 import { PurserError } from "../src/errors/errdefs.js";
-import { buildLayer, type BuiltLayer } from "./support/layers.js";
-import { writeTar, type TarSpec } from "./support/image-archives.js";
+import { buildLayer, imageDocuments, sha256 as sha, type BuiltLayer } from "./support/layers.js";
+import { blobName, writeTar, type TarSpec } from "./support/image-archives.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 import { tempDir } from "./support/nats.js";
 import { prng } from "./support/prng.js";
@@ -25,20 +24,10 @@ import { prng } from "./support/prng.js";
 const seed = Number(process.env.PURSER_FUZZ_SEED ?? 20261202);
 const archives = Number(process.env.PURSER_FUZZ_ARCHIVES ?? 40);
 
-const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-const blobPath = (digest: string) => `blobs/${digest.replace(":", "/")}`;
 
 /** A valid OCI archive (as entries) of the given layers, tagged `name`. */
 function ociArchive(name: string, layers: readonly BuiltLayer[]): TarSpec {
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) } }));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha(config), size: config.length },
-      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.blob.length })),
-    }),
-  );
+  const { config, manifest } = imageDocuments(layers);
   const index = {
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.index.v1+json",
@@ -47,9 +36,9 @@ function ociArchive(name: string, layers: readonly BuiltLayer[]): TarSpec {
   return [
     { name: "oci-layout", data: JSON.stringify({ imageLayoutVersion: "1.0.0" }) },
     { name: "index.json", data: JSON.stringify(index) },
-    { name: blobPath(sha(manifest)), data: manifest },
-    { name: blobPath(sha(config)), data: config },
-    ...layers.map((l) => ({ name: blobPath(l.digest), data: l.blob })),
+    { name: blobName(sha(manifest)), data: manifest },
+    { name: blobName(sha(config)), data: config },
+    ...layers.map((l) => ({ name: blobName(l.digest), data: l.blob })),
   ];
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -7,7 +7,8 @@ import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jw
 import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import { freePort, startNatsServer, type RunningNatsServer } from "../src/server/nats-server.js";
 import { adminPermissions, serviceInboxPrefix, servicePermissions, type Permissions } from "../src/security/permissions.js";
-import { cliPath, runCli } from "./support/cli.js";
+import { runCli } from "./support/cli.js";
+import { spawnServe, type ServeProcess } from "./support/serve.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { streamName } from "../src/events/subjects.js";
 import { connectNats } from "../src/protocol/connection.js";
@@ -34,34 +35,8 @@ async function startOwnNats(dir: string, body: string): Promise<RunningNatsServe
 }
 
 /** A real `purser serve --server …` with the given connection flags; resolves on its ready line. */
-async function startServeOn(
-  args: readonly string[],
-  dataDir: string,
-  env: Record<string, string> = {},
-  serveArgs: readonly string[] = [],
-): Promise<{ stdout: () => string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [cliPath, ...args, "serve", "--data-dir", dataDir, "--gc-manual", ...serveArgs], {
-    env: { ...process.env, NATS_URL: "", PURSER_CONTEXT: join(dataDir, "no-context.json"), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  await new Promise<void>((ready, fail) => {
-    child.stdout!.on("data", (d) => {
-      stdout += d;
-      if (stdout.includes(" ready: ")) ready();
-    });
-    child.once("exit", (code) => fail(new Error(`serve exited with ${code}: ${stdout}${stderr}`)));
-  });
-  return {
-    stdout: () => stdout + stderr,
-    async stop() {
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+function startServeOn(args: readonly string[], dataDir: string, env: Record<string, string> = {}, serveArgs: readonly string[] = []): Promise<ServeProcess> {
+  return spawnServe([...args, "serve", "--data-dir", dataDir, "--gc-manual", ...serveArgs], { NATS_URL: "", PURSER_CONTEXT: join(dataDir, "no-context.json"), ...env });
 }
 
 const asConfig = (p: Permissions) => JSON.stringify({ publish: p.publish, subscribe: p.subscribe });
@@ -70,7 +45,7 @@ describe("purser on an operator's own secured NATS", () => {
   describe("user and password over TLS", () => {
     const dir = tempDir("purser-tls-");
     let nats: RunningNatsServer;
-    let serve: Awaited<ReturnType<typeof startServeOn>>;
+    let serve: ServeProcess;
     let url: string;
     const ca = join(dir.path, "ca.pem");
 
@@ -129,7 +104,7 @@ authorization { users = [
   describe("a 3-node cluster with credentials (users on every node, authenticated routes)", () => {
     const dir = tempDir("purser-cluster-");
     const nodes: RunningNatsServer[] = [];
-    let serve: Awaited<ReturnType<typeof startServeOn>>;
+    let serve: ServeProcess;
     let urls: string[] = [];
 
     before(async () => {
@@ -214,7 +189,7 @@ authorization { users = [
   describe("decentralised auth: operator, account and creds files", () => {
     const dir = tempDir("purser-creds-");
     let nats: RunningNatsServer;
-    let serve: Awaited<ReturnType<typeof startServeOn>>;
+    let serve: ServeProcess;
     const adminCreds = join(dir.path, "admin.creds");
 
     before(async () => {

@@ -1,3 +1,4 @@
+import { withPath } from "../errors/disk-space.js";
 import { randomBytes } from "node:crypto";
 import { constants, promises as fs } from "node:fs";
 import { join } from "node:path";
@@ -281,12 +282,4 @@ async function syncDirectory(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-/** The error with `path` set when it has none (errors of a descriptor's writes name no file). */
-export function withPath(err: unknown, path: string): unknown {
-  if (err instanceof Error && (err as NodeJS.ErrnoException).code !== undefined && (err as NodeJS.ErrnoException).path === undefined) {
-    (err as NodeJS.ErrnoException).path = path;
-  }
-  return err;
 }

@@ -1,7 +1,8 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
 import type { IngestRecord } from "../events/ingest-events.js";
-import { withPath, type BlobStore } from "./blob-store.js";
+import { withPath } from "../errors/disk-space.js";
+import type { BlobStore } from "./blob-store.js";
 
 /**
  * The bytes of one active ingest, as this process holds them: an open data

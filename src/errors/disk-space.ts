@@ -23,3 +23,11 @@ export function diskFullError(err: unknown, context = ""): PurserError | undefin
   const what = e.code === "EDQUOT" ? "disk quota exceeded" : "no space left on device";
   return new PurserError(ErrorKind.ResourceExhausted, `${context ? `${context}: ` : ""}${what}${path ? ` writing ${path}` : ""}${free}`, { cause: err });
 }
+
+/** The error with `path` set when it has none (a descriptor's write errors name no file; a full disk should say where). */
+export function withPath(err: unknown, path: string): unknown {
+  if (err instanceof Error && (err as NodeJS.ErrnoException).code !== undefined && (err as NodeJS.ErrnoException).path === undefined) {
+    (err as NodeJS.ErrnoException).path = path;
+  }
+  return err;
+}

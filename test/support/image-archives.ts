@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { indexTar, readEntry } from "../../src/archive/tar-index.js";
 import { TarWriter } from "../../src/archive/tar-writer.js";
 
-/** The shared fixture (../shared/fixtures/README.md) and its blobs. */
-export const fixturePath = fileURLToPath(new URL("../../../../shared/fixtures/anchor-1.0.oci.tar", import.meta.url));
+/** The shared fixture (../shared/fixtures/README.md, or `PURSER_FIXTURES`: infra/test.sh finds it for a clone made elsewhere) and its blobs. */
+export const fixturePath = process.env.PURSER_FIXTURES
+  ? join(process.env.PURSER_FIXTURES, "anchor-1.0.oci.tar")
+  : fileURLToPath(new URL("../../../../shared/fixtures/anchor-1.0.oci.tar", import.meta.url));
 
 export const anchor = {
   name: "docker.io/library/anchor:1.0",

@@ -77,6 +77,20 @@ export async function buildLayer(entries: readonly LayerEntry[], how: Compress =
  * `name` on it, as an import would (without the gc labels, which unpacking
  * does not need).
  */
+/** The config (linux/amd64, `diff_ids`) and OCI manifest of an image of these layers, as bytes. */
+export function imageDocuments(layers: readonly BuiltLayer[], diffIds: readonly string[] = layers.map((l) => l.diffId)): { config: Buffer; manifest: Buffer } {
+  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: diffIds } }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
+      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.blob.length })),
+    }),
+  );
+  return { config, manifest };
+}
+
 export async function putImage(
   client: PurserClient,
   ns: string,
@@ -91,16 +105,8 @@ export async function putImage(
     return r.digest;
   };
   for (const l of layers) await put(l.blob);
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: diffIds } }));
+  const { config, manifest } = imageDocuments(layers, diffIds);
   const configDigest = await put(config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
-      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.blob.length })),
-    }),
-  );
   const manifestDigest = await put(manifest);
   const reply = await client.images.create(ns, {
     name,

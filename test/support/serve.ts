@@ -33,16 +33,20 @@ export interface ServedPurser {
   stop(opts?: { keep?: boolean }): Promise<void>;
 }
 
-/** Starts serve; with `again`, on the data directory and port of an earlier one. */
-export async function startServe(extraArgs: readonly string[] = [], again?: { root: string; port: number }): Promise<ServedPurser> {
-  const data = again ? { path: again.root, remove: () => rmSync(again.root, { recursive: true, force: true }) } : tempDir("purser-serve-");
-  const port = again?.port ?? (await freePort());
-  const contextFile = join(data.path, "run", "context.json");
-  const env = { PURSER_CONTEXT: contextFile, NATS_URL: "", PURSER_NAMESPACE: "", PURSER_STATE_DIR: join(data.path, "cli-state") };
-  const child: ChildProcess = spawn(process.execPath, [cliPath, "serve", "--data-dir", join(data.path, "data"), "--nats-port", String(port), "--gc-manual", ...extraArgs], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/** A `purser` process started with `args` (serve and its flags), resolved on its ready line. */
+export interface ServeProcess {
+  child: ChildProcess;
+  exited: Promise<void>;
+  /** Its stderr so far, line by line (serve logs JSON lines there). */
+  lines: string[];
+  /** What it printed so far, stdout then stderr. */
+  stdout(): string;
+  /** SIGTERM, and wait for it to exit. */
+  stop(): Promise<void>;
+}
+
+export async function spawnServe(args: readonly string[], env: Record<string, string>): Promise<ServeProcess> {
+  const child: ChildProcess = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const lines: string[] = [];
   let stdout = "";
@@ -70,6 +74,27 @@ export async function startServe(extraArgs: readonly string[] = [], again?: { ro
     });
   });
   return {
+    child,
+    exited,
+    lines,
+    stdout: () => `${stdout}${lines.join("\n")}`,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** Starts serve; with `again`, on the data directory and port of an earlier one. */
+export async function startServe(extraArgs: readonly string[] = [], again?: { root: string; port: number }): Promise<ServedPurser> {
+  const data = again ? { path: again.root, remove: () => rmSync(again.root, { recursive: true, force: true }) } : tempDir("purser-serve-");
+  const port = again?.port ?? (await freePort());
+  const contextFile = join(data.path, "run", "context.json");
+  const env = { PURSER_CONTEXT: contextFile, NATS_URL: "", PURSER_NAMESPACE: "", PURSER_STATE_DIR: join(data.path, "cli-state") };
+  const served = await spawnServe(["serve", "--data-dir", join(data.path, "data"), "--nats-port", String(port), "--gc-manual", ...extraArgs], env);
+  const { child, exited, lines } = served;
+  const stdout = served.stdout();
+  return {
     url: `nats://127.0.0.1:${port}`,
     port,
     root: data.path,
@@ -90,8 +115,7 @@ export async function startServe(extraArgs: readonly string[] = [], again?: { ro
         }
       }),
     async stop(opts = {}) {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
+      await served.stop();
       if (!opts.keep) data.remove();
     },
   };
