@@ -25,6 +25,7 @@ export const Tokens = {
   Snapshotters: Symbol("Snapshotters"),
   SnapshotService: Symbol("SnapshotService"),
   ImageUnpacker: Symbol("ImageUnpacker"),
+  ContainerBuilder: Symbol("ContainerBuilder"),
   GcOptions: Symbol("GcOptions"),
   GcService: Symbol("GcService"),
   UnpackLimits: Symbol("UnpackLimits"),

@@ -20,9 +20,9 @@ describe("purser CLI: namespaces and events, as ctr prints them", () => {
   test("create, ls, label, rm", async () => {
     assert.deepEqual(await cli("ns", "create", "foo", "mylabel=bar"), { code: 0, stdout: "", stderr: "" });
     // Read-your-writes across invocations: the next process sees the create at once.
-    assert.equal((await cli("namespaces", "ls")).stdout, "NAME LABELS\nfoo  mylabel=bar\n");
+    assert.equal((await cli("namespaces", "ls")).stdout, "NAME LABELS      \nfoo  mylabel=bar \n");
     assert.equal((await cli("ns", "label", "foo", "another=x", "mylabel=")).code, 0);
-    assert.equal((await cli("ns", "ls")).stdout, "NAME LABELS\nfoo  another=x\n");
+    assert.equal((await cli("ns", "ls")).stdout, "NAME LABELS    \nfoo  another=x \n");
     assert.equal((await cli("ns", "ls", "-q")).stdout, "foo\n");
     const json = JSON.parse((await cli("--json", "ns", "ls")).stdout);
     assert.deepEqual(json.map((n: { name: string; labels: object }) => [n.name, n.labels]), [["foo", { another: "x" }]]);

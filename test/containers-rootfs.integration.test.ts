@@ -65,7 +65,7 @@ describe("containers with snapshots", () => {
     assert.deepEqual(listTree(await treeOf("web")), listTree(await treeOf(topChain)));
     assert.equal(readFileSync(join(await treeOf("web"), "app/greeting.txt"), "utf8").length, 34);
     const mounts = (await p.client.snapshots.mounts(ns, "web")).result;
-    assert.deepEqual(mounts[0]!.options, ["rw", "rbind"]);
+    assert.deepEqual(mounts[0]!.options, ["rbind", "rw"]);
     // Every lease taken on the way is gone: the container holds its snapshot, the image its chain.
     assert.deepEqual((await p.client.leases.list(ns)).result, []);
 

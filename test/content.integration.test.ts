@@ -393,7 +393,10 @@ describe("content store against a real nats-server, LMDB and file system", () =>
       "AlreadyExists",
       `content ${put.result.digest}: already exists`,
     );
-    assert.deepEqual((await p.client.leases.resources("leased", other)).result, [{ type: "content", id: put.result.digest }]);
+    // The refusal carries no rv to wait for: the hold is appended before it, so the views show it soon after.
+    const held = async () => (await p.client.leases.resources("leased", other)).result;
+    await eventually(async () => (await held()).length > 0, "holding the blob in the second lease");
+    assert.deepEqual(await held(), [{ type: "content", id: put.result.digest }]);
     // A delete under the lease lets go of the blob.
     const deleted = await p.client.content.delete("leased", put.result.digest, { lease });
     assert.deepEqual(await resources(deleted.rv), [{ type: "content", id: committed.result.digest }]);

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { tempDir } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
+import { anchor, fixturePath } from "./support/image-archives.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const digest = "sha256:" + "ab".repeat(32);
@@ -51,10 +52,10 @@ describe("purser images / containers CLI", () => {
     assert.equal(
       ls.stdout,
       [
-        "REF                           TYPE                                    DIGEST                                                                  SIZE  PLATFORMS LABELS",
+        "REF                           TYPE                                    DIGEST                                                                  SIZE  PLATFORMS LABELS ",
         // No content here: the index cannot be walked (`-`); a target of an unknown type is a leaf, its size its own (ctr).
-        `docker.io/library/alpine:3.19 application/vnd.oci.image.index.v1+json ${digest} -     -         a=b`,
-        `x/busybox:1                   m                                       ${digest} 2.0 B -         -`,
+        `docker.io/library/alpine:3.19 application/vnd.oci.image.index.v1+json ${digest} -     -         a=b    `,
+        `x/busybox:1                   m                                       ${digest} 2.0 B -         -      `,
         "",
       ].join("\n"),
     );
@@ -85,36 +86,40 @@ describe("purser images / containers CLI", () => {
     assert.deepEqual(json[0]!.labels, { z: "9" });
   });
 
-  test("containers create (image labels, default runtime, generated spec), ls, info, label, rm", async () => {
-    const c = await run("containers", "create", "--no-snapshot", "docker.io/library/alpine:3.19", "web", "--label", "role=web", "--", "sh", "-c", "echo hi");
+  test("containers create (image config, labels, default runtime), --config, ls, info, label, rm", async () => {
+    assert.equal((await run("images", "import", "--no-unpack", fixturePath)).code, 0);
+    const c = await run("containers", "create", "--no-snapshot", anchor.name, "web", "--label", "role=web", "--label", "flag", "--", "sh", "-c", "echo hi");
     assert.deepEqual([c.code, c.stderr], [0, ""]);
     const info = JSON.parse((await run("c", "info", "web")).stdout) as {
-      labels: object;
-      runtime: { name: string };
-      spec: { process: { args: string[] }; annotations: Record<string, string> };
+      Labels: object;
+      Runtime: { Name: string; Options: object };
+      Spec: { process: { args: string[]; cwd: string }; annotations: Record<string, string> };
     };
-    assert.deepEqual(info.labels, { a: "b", role: "web" });
-    assert.equal(info.runtime.name, "io.containerd.runc.v2");
-    assert.deepEqual(info.spec.process.args, ["sh", "-c", "echo hi"]);
-    assert.equal(info.spec.annotations["io.containerd.image.name"], "docker.io/library/alpine:3.19");
+    // The image config's labels, the stop signal, then the command line's (a bare key is `true`, as ctr's LabelArgs).
+    assert.deepEqual(info.Labels, { flag: "true", "io.containerd.image.config.stop-signal": "SIGTERM", "org.example.anchor": "1.0", role: "web" });
+    assert.deepEqual(info.Runtime, { Name: "io.containerd.runc.v2", Options: { type_url: "containerd.runc.v1.Options" } });
+    // The trailing arguments replace the image's command; the working directory is the image's.
+    assert.deepEqual([info.Spec.process.args, info.Spec.process.cwd], [["sh", "-c", "echo hi"], "/app"]);
+    assert.deepEqual(info.Spec.annotations, { flag: "true", role: "web" });
 
     const specFile = join(state.path, "spec.json");
     writeFileSync(specFile, JSON.stringify({ ociVersion: "1.0.2", process: { args: ["true"] } }));
-    await run("c", "create", "--no-snapshot", "x/busybox:1", "job", "--runtime", "io.containerd.runsc.v1", "--spec", specFile);
-    assert.deepEqual(JSON.parse((await run("c", "info", "--spec", "job")).stdout), { ociVersion: "1.0.2", process: { args: ["true"] } });
+    // ctr's --config: the first argument is the id, no image, the file's spec with the labels as annotations.
+    assert.equal((await run("c", "create", "--runtime", "io.containerd.runsc.v1", "--config", specFile, "--label", "k=v", "job")).code, 0);
+    assert.deepEqual(JSON.parse((await run("c", "info", "--spec", "job")).stdout), { ociVersion: "1.0.2", process: { args: ["true"] }, annotations: { k: "v" } });
 
     const ls = await run("containers", "ls");
     assert.equal(
       ls.stdout,
       [
-        "CONTAINER    IMAGE                            RUNTIME",
-        "job          x/busybox:1                      io.containerd.runsc.v1",
-        "web          docker.io/library/alpine:3.19    io.containerd.runc.v2",
+        "CONTAINER    IMAGE                           RUNTIME                   ",
+        "job          -                               io.containerd.runsc.v1    ",
+        "web          docker.io/library/anchor:1.0    io.containerd.runc.v2     ",
         "",
       ].join("\n"),
     );
     assert.equal((await run("c", "ls", "-q", "runtime.name==io.containerd.runc.v2")).stdout, "web\n");
-    assert.equal((await run("c", "label", "web", "tier=front", "role=")).stdout, "a=b,tier=front\n");
+    assert.equal((await run("c", "label", "web", "tier=front", "role=", "io.containerd.image.config.stop-signal=")).stdout, "flag=true,org.example.anchor=1.0,tier=front\n");
 
     const missing = await run("c", "create", "nope:1", "x");
     assert.deepEqual([missing.code, missing.stderr], [1, 'purser: image "nope:1": not found\n']);
@@ -123,7 +128,9 @@ describe("purser images / containers CLI", () => {
 
     const rm = await run("c", "rm", "job", "nope", "web");
     assert.equal(rm.code, 1);
-    assert.equal(rm.stderr, 'error: failed to delete container "nope": container nope: not found\npurser: container nope: not found\n');
+    // ctr loads the container first: the get's text, logged as logrus does, then as the exit error.
+    assert.match(rm.stderr, /^time="[^"]+" level=error msg="failed to delete container \\"nope\\"" error="container \\"nope\\" in namespace \\"clins\\": not found"\n/);
+    assert.ok(rm.stderr.endsWith('purser: container "nope" in namespace "clins": not found\n'), rm.stderr);
     assert.equal((await run("c", "ls", "-q")).stdout, "");
   });
 

@@ -160,8 +160,8 @@ describe("NativeSnapshotter: directories, mounts, usage, read-only snapshots", (
   });
 
   test("mounts as containerd's native snapshotter returns them: rbind, rw for active, ro for a view", () => {
-    assert.deepEqual(sn.mounts(record("a", "active", "child")), [{ type: "bind", source: sn.dirPath("child"), options: ["rw", "rbind"] }]);
-    assert.deepEqual(sn.mounts(record("v", "view", "base", "p")), [{ type: "bind", source: sn.dirPath("base"), options: ["ro", "rbind"] }]);
+    assert.deepEqual(sn.mounts(record("a", "active", "child")), [{ type: "bind", source: sn.dirPath("child"), options: ["rbind", "rw"] }]);
+    assert.deepEqual(sn.mounts(record("v", "view", "base", "p")), [{ type: "bind", source: sn.dirPath("base"), options: ["rbind", "ro"] }]);
   });
 
   test("committed snapshots are read-only: no mounts, no writable directory", () => {

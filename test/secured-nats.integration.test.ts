@@ -83,7 +83,7 @@ authorization { users = [
       const cli = (...args: string[]) => runCli(url, ["--user", "admin", "--tls-ca", ca, ...args], { NATS_PASSWORD: adminPassword });
       const created = await cli("ns", "create", "secured", "k=v");
       assert.equal(created.stderr, "");
-      assert.equal((await cli("ns", "ls")).stdout, "NAME    LABELS\nsecured k=v\n");
+      assert.equal((await cli("ns", "ls")).stdout, "NAME    LABELS \nsecured k=v    \n");
       const tenants = await cli("tenants", "add", "x", "secured", "-o", dir.path);
       assert.equal(
         tenants.stderr,
@@ -165,7 +165,7 @@ authorization { users = [
       let created = await cli("ns", "create", "clustered", "r=3");
       while (created.code !== 0 && /unavailable\n$/.test(created.stderr) && Date.now() < deadline) created = await cli("ns", "create", "clustered", "r=3");
       assert.equal(created.stderr, "");
-      assert.equal((await cli("ns", "ls")).stdout, "NAME      LABELS\nclustered r=3\n");
+      assert.equal((await cli("ns", "ls")).stdout, "NAME      LABELS \nclustered r=3    \n");
       assert.ok(!serve.stdout().includes(servicePassword));
       const admin = await connectNats({ servers: urls[1]!, user: "admin", password: adminPassword }, {});
       try {
@@ -228,7 +228,7 @@ authorization { users = [
     test("serve and the CLI authenticate with --creds (and NATS_CREDS); without creds the server refuses", async () => {
       const created = await runCli(nats.url, ["--creds", adminCreds, "ns", "create", "jwt-ns"]);
       assert.equal(created.stderr, "");
-      assert.equal((await runCli(nats.url, ["ns", "ls"], { NATS_CREDS: adminCreds })).stdout, "NAME   LABELS\njwt-ns -\n");
+      assert.equal((await runCli(nats.url, ["ns", "ls"], { NATS_CREDS: adminCreds })).stdout, "NAME   LABELS \njwt-ns        \n");
       const anonymous = await runCli(nats.url, ["ns", "ls"]);
       assert.equal(anonymous.stderr, `purser: cannot connect to NATS at ${nats.url}: Authorization Violation: unavailable\n`);
     });

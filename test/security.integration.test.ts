@@ -100,7 +100,7 @@ describe("trust on NATS: identities, least privilege and confined tenants", () =
       child.on("close", (code) => resolve({ code, stdout, stderr }));
     });
     assert.equal(r.stderr, "");
-    assert.equal(r.stdout, "NAME     LABELS\ntenant-a team=a\ntenant-b team=b\n");
+    assert.equal(r.stdout, "NAME     LABELS \ntenant-a team=a \ntenant-b team=b \n");
     const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
     assert.equal(mode(join(s.dataDir, "identities")), "700");
     for (const f of ["admin.nk", "service.nk", "tenants.json", "nats-server.conf"]) assert.equal(mode(join(s.dataDir, "identities", f)), "600", f);

@@ -184,7 +184,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
     const m1 = await c.snapshots.prepare(ns, "extract-1");
     assert.equal(m1.result.length, 1);
     assert.equal(m1.result[0]!.type, "bind");
-    assert.deepEqual(m1.result[0]!.options, ["rw", "rbind"]);
+    assert.deepEqual(m1.result[0]!.options, ["rbind", "rw"]);
     const dir1 = m1.result[0]!.source;
     assert.ok(dir1.startsWith(join(p.dataDir, "snapshots", "native", "snapshots")));
     writeFileSync(join(dir1, "layer1"), "one\n");
@@ -202,7 +202,7 @@ describe("snapshots against a real nats-server and LMDB", () => {
     await c.snapshots.commit(ns, "sha256:l2", "extract-2");
 
     const v = await c.snapshots.view(ns, "look", "sha256:l2");
-    assert.deepEqual(v.result, [{ type: "bind", source: dir2, options: ["ro", "rbind"] }]);
+    assert.deepEqual(v.result, [{ type: "bind", source: dir2, options: ["rbind", "ro"] }]);
     const rw = await c.snapshots.prepare(ns, "container-rootfs", "sha256:l2");
     assert.deepEqual(readFileSync(join(rw.result[0]!.source, "layer2"), "utf8"), "two\n");
 

@@ -1,17 +1,17 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { createContainerWithSnapshot, deleteContainerWithSnapshot } from "../client/container-rootfs.js";
+import type { ContainerFromImage } from "../client/containers-api.js";
+import { defaultSnapshotter, runtimeSpecTypeUrl } from "../protocol/defaults.js";
 import { invalidArgument } from "../errors/errdefs.js";
 import { withSession } from "./context.js";
-import { defaultSpec } from "./default-spec.js";
+import { decodedSpec, goContainer } from "./go-json.js";
 import { collect, labelPairs } from "./images.js";
-import { ExitError, parseLabelArgs, printJson, table } from "./output.js";
+import { ExitError, logrusError, parseLabelArgs, printJson, table } from "./output.js";
 
 /** The runtime `ctr containers create` uses when none is named. */
 export const defaultRuntime = "io.containerd.runc.v2";
 
-/** The type URL containerd gives a marshalled OCI runtime spec. */
-const runtimeSpecTypeUrl = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
 
 /** `purser containers|container|c …`, as `ctr containers`: create, ls, info, label, rm. */
 export function registerContainerCommands(program: Command): void {
@@ -19,46 +19,62 @@ export function registerContainerCommands(program: Command): void {
 
   containers
     .command("create")
-    .description("create a container from an image")
-    .argument("[image]", "image reference (must exist)")
+    .description("create container")
+    .usage("[command options] [flags] Image|RootFS CONTAINER [COMMAND] [ARG...]")
+    .argument("[image]", "image reference (must exist); with --config, the container id")
     .argument("[id]", "container id")
     .argument("[command...]", "command and arguments of the container's process (after -- when it has options)")
+    .option("--snapshotter <name>", "snapshotter name (the image is unpacked there first if needed)", defaultSnapshotter)
+    .option("-c, --config <file>", "path to the runtime-specific spec config file")
+    .option("--spec <file>", "the same as --config, with the image and snapshot still made (purser)")
+    .option("--cwd <dir>", "specify the working directory of the process")
+    .option("--env <k=v>", "specify additional container environment variables (e.g. FOO=bar)", collect, [])
+    .option("--label <k=v>", "specify additional labels (e.g. foo=bar)", collect, [])
+    .option("--annotation <k=v>", "specify additional OCI annotations (e.g. foo=bar)", collect, [])
+    .option("--read-only", "set the containers filesystem as readonly")
     .option("--runtime <name>", "runtime name", defaultRuntime)
-    .option("--spec <file>", "OCI runtime spec (JSON) to use instead of one generated from the image")
-    .option("--label <k=v>", "container label (repeatable); the image's labels are included", collect, [])
-    .option("--snapshotter <name>", "snapshotter of the container's root file system (the image is unpacked there first if needed)", "native")
-    .option("--no-snapshot", "create no root file system snapshot (the image need not be unpacked)")
-    .action(
-      async (
-        ref: string | undefined,
-        id: string | undefined,
-        args: string[],
-        opts: { runtime: string; spec?: string; label: string[]; snapshotter: string; snapshot: boolean },
-        cmd: Command,
-      ) => {
-        if (!ref) throw invalidArgument("image ref must be provided");
-        if (!id) throw invalidArgument("container id must be provided");
-        return withSession(cmd, async (s) => {
-          const { result: image } = await s.client.images.get(s.namespace, ref, { minRv: s.minRv(s.namespace) });
-          const spec = opts.spec ? readSpec(opts.spec) : defaultSpec(id, image, args);
-          const container = {
-            id,
-            image: image.name,
-            runtime: { name: opts.runtime },
-            spec,
-            // As ctr: the image's labels first, then the ones given here.
-            labels: { ...image.labels, ...parseLabelArgs(opts.label) },
-          };
-          // As ctr's WithNewSnapshot: an active snapshot keyed by the id, on the image's unpacked layers (docs/unpack.md).
-          const lease = (cmd.optsWithGlobals() as { lease?: string }).lease || undefined;
-          const reply = opts.snapshot
+    .option("-t, --tty", "allocate a TTY for the container")
+    .option("--allow-new-privs", "turn off OCI spec's NoNewPrivileges feature flag")
+    .option("--no-snapshot", "create no root file system snapshot (the image need not be unpacked; purser)")
+    .action(async (first: string | undefined, second: string | undefined, args: string[], opts: CreateFlags, cmd: Command) => {
+      if (opts.config) return createFromSpecFile(cmd, first, opts);
+      if (!first) throw invalidArgument("image ref must be provided");
+      if (!second) throw invalidArgument("container id must be provided");
+      return withSession(cmd, async (s) => {
+        const lease = (cmd.optsWithGlobals() as { lease?: string }).lease || undefined;
+        const labels = parseLabelArgs(opts.label);
+        let reply;
+        if (opts.spec) {
+          const { result: image } = await s.client.images.get(s.namespace, first, { minRv: s.minRv(s.namespace) });
+          // As ctr: the image's labels first, then the ones given here.
+          const container = { id: second, image: image.name, runtime: { name: opts.runtime }, spec: specFromFile(opts.spec, opts, labels), labels: { ...image.labels, ...labels } };
+          reply = opts.snapshot
             ? await createContainerWithSnapshot(s.client, s.namespace, container, { snapshotter: opts.snapshotter, lease })
             : await s.client.containers.create(s.namespace, container);
-          s.wrote(s.namespace, reply.rv);
-          if (s.options.json) printJson(forDisplay(reply.result));
-        });
-      },
-    );
+        } else {
+          const fromImage: ContainerFromImage = {
+            id: second,
+            image: first,
+            runtime: { name: opts.runtime },
+            labels,
+            args,
+            env: opts.env,
+            cwd: opts.cwd ?? "",
+            tty: opts.tty ?? false,
+            readOnly: opts.readOnly ?? false,
+            allowNewPrivileges: opts.allowNewPrivs ?? false,
+            // As ctr: --annotation, then the labels, become the spec's annotations.
+            annotations: { ...annotationArgs(opts.annotation), ...labels },
+          };
+          // As ctr's WithNewSnapshot: an active snapshot keyed by the id, on the image's unpacked layers (docs/unpack.md).
+          reply = opts.snapshot
+            ? await createContainerWithSnapshot(s.client, s.namespace, { fromImage }, { snapshotter: opts.snapshotter, lease })
+            : await s.client.containers.createFromImage(s.namespace, { ...fromImage, snapshotter: "" }, { lease });
+        }
+        s.wrote(s.namespace, reply.rv);
+        if (s.options.json) printJson(goContainer(reply.result));
+      });
+    });
 
   containers
     .command("list")
@@ -69,13 +85,13 @@ export function registerContainerCommands(program: Command): void {
     .action(async (filters: string[], opts: { quiet?: boolean }, cmd: Command) =>
       withSession(cmd, async (s) => {
         const { result } = await s.client.containers.list(s.namespace, filters, { minRv: s.minRv(s.namespace) });
-        if (s.options.json) return printJson(forDisplay(result));
+        if (s.options.json) return printJson(result.map(goContainer));
         if (opts.quiet) return void process.stdout.write(result.map((c) => c.id + "\n").join(""));
         process.stdout.write(
           table(
             ["CONTAINER", "IMAGE", "RUNTIME"],
             result.map((c) => [c.id, c.image === "" ? "-" : c.image, c.runtime.name]),
-            4,
+            { minwidth: 4, padding: 4 },
           ),
         );
       }),
@@ -90,7 +106,7 @@ export function registerContainerCommands(program: Command): void {
       if (!id) throw invalidArgument("container id must be provided");
       return withSession(cmd, async (s) => {
         const { result } = await s.client.containers.get(s.namespace, id, { minRv: s.minRv(s.namespace) });
-        printJson(forDisplay(opts.spec ? result.spec : result));
+        printJson(opts.spec ? (decodedSpec(result.spec) ?? null) : goContainer(result));
       });
     });
 
@@ -105,7 +121,7 @@ export function registerContainerCommands(program: Command): void {
         const set = parseLabelArgs(labels);
         const reply = await s.client.containers.update(s.namespace, { id, labels: set }, Object.keys(set).map((k) => `labels.${k}`));
         s.wrote(s.namespace, reply.rv);
-        if (s.options.json) return printJson(forDisplay(reply.result));
+        if (s.options.json) return printJson(goContainer(reply.result));
         process.stdout.write(labelPairs(reply.result.labels) + "\n");
       });
     });
@@ -127,8 +143,8 @@ export function registerContainerCommands(program: Command): void {
             s.wrote(s.namespace, reply.rv);
             removed.push(id);
           } catch (err) {
-            // As ctr: each failure is reported, the first one is the exit error.
-            process.stderr.write(`error: failed to delete container ${JSON.stringify(id)}: ${(err as Error).message}\n`);
+            // As ctr: each failure is logged (logrus' text format), the first one is the exit error.
+            process.stderr.write(logrusError(`failed to delete container ${JSON.stringify(id)}`, (err as Error).message));
             failure ??= new ExitError((err as Error).message);
           }
         }
@@ -138,37 +154,74 @@ export function registerContainerCommands(program: Command): void {
     );
 }
 
-function readSpec(file: string): unknown {
+interface CreateFlags {
+  snapshotter: string;
+  config?: string;
+  spec?: string;
+  cwd?: string;
+  env: string[];
+  label: string[];
+  annotation: string[];
+  readOnly?: boolean;
+  runtime: string;
+  tty?: boolean;
+  allowNewPrivs?: boolean;
+  snapshot: boolean;
+}
+
+/**
+ * `ctr containers create --config FILE ID`: the spec is the file's (with the
+ * labels as annotations), the labels are the given ones, and there is no
+ * image and no snapshot.
+ */
+async function createFromSpecFile(cmd: Command, id: string | undefined, opts: CreateFlags): Promise<void> {
+  if (!id) throw invalidArgument("container id must be provided");
+  const labels = parseLabelArgs(opts.label);
+  return withSession(cmd, async (s) => {
+    const reply = await s.client.containers.create(s.namespace, {
+      id,
+      runtime: { name: opts.runtime, ...(opts.runtime === defaultRuntime ? { options: runcOptions() } : {}) },
+      spec: specFromFile(opts.config!, opts, labels),
+      labels,
+    });
+    s.wrote(s.namespace, reply.rv);
+    if (s.options.json) printJson(goContainer(reply.result));
+  });
+}
+
+/** ctr's `getRuncOptions` with no runc flags: an empty `options.Options`. */
+function runcOptions() {
+  return { type_url: "containerd.runc.v1.Options", value: new Uint8Array(0) };
+}
+
+/** ctr's `AnnotationArgs`: every annotation must be `k=v`. */
+function annotationArgs(args: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of args) {
+    const at = a.indexOf("=");
+    if (at < 0) throw invalidArgument(`annotations must be formatted key=value`);
+    out[a.slice(0, at)] = a.slice(at + 1);
+  }
+  return out;
+}
+
+/** `oci.WithSpecFromFile` then `WithAnnotations(--annotation, labels)`, stored as containerd stores a spec (an Any of its JSON). */
+function specFromFile(file: string, opts: CreateFlags, labels: Record<string, string>): { type_url: string; value: Uint8Array } {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
     throw new ExitError(`failed to read spec ${file}: ${(err as Error).message}`);
   }
+  let spec: Record<string, unknown>;
   try {
-    return JSON.parse(text) as unknown;
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not a JSON object");
+    spec = parsed as Record<string, unknown>;
   } catch (err) {
-    throw new ExitError(`spec ${file} is not JSON: ${(err as Error).message}`);
+    throw new ExitError(`failed to parse spec ${file}: ${(err as Error).message}`);
   }
-}
-
-/**
- * Opaque values as JSON can show them: a containerd Any holding a runtime spec
- * is decoded (as `ctr containers info` does), other bytes print as base64.
- */
-export function forDisplay(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
-  if (Array.isArray(value)) return value.map(forDisplay);
-  if (value !== null && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    if (o.type_url === runtimeSpecTypeUrl && o.value instanceof Uint8Array) {
-      try {
-        return JSON.parse(Buffer.from(o.value).toString("utf8")) as unknown;
-      } catch {
-        // not JSON: shown as bytes below
-      }
-    }
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, forDisplay(v)]));
-  }
-  return value;
+  const annotations = { ...(spec.annotations as Record<string, string> | undefined), ...annotationArgs(opts.annotation), ...labels };
+  if (Object.keys(annotations).length > 0) spec.annotations = annotations;
+  return { type_url: runtimeSpecTypeUrl, value: new TextEncoder().encode(JSON.stringify(spec)) };
 }

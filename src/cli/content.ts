@@ -1,17 +1,23 @@
-import { pipeline } from "node:stream/promises";
+import { once } from "node:events";
 import { Transform } from "node:stream";
 import type { Command } from "commander";
 import { invalidArgument, isPurserError } from "../errors/errdefs.js";
 import { digestError } from "../validation/digest.js";
 import { withSession } from "./context.js";
-import { ExitError, labelsCell, parseLabelArgs, printJson } from "./output.js";
-import { humanDuration, humanSize, tabTable } from "./units.js";
+import { ExitError, labelsCell, logrusError, parseLabelArgs, printJson, table } from "./output.js";
+import { humanDuration, humanSize } from "./units.js";
 import { terminalBar } from "./terminal-bar.js";
 
 /**
  * `purser content ls|info|label|rm|get|ingest|active|abort`, as `ctr content`
  * prints them (columns, `-q`, tab-aligned tables); `--json` for machines.
  */
+/** ctr parses a digest itself (go-digest's `digest.Parse`) and fails with go-digest's bare text. */
+function parseDigest(digest: string): void {
+  const bad = digestError(digest);
+  if (bad) throw new ExitError(bad);
+}
+
 export function registerContentCommands(program: Command): void {
   const content = program.command("content").description("manage content");
 
@@ -28,7 +34,7 @@ export function registerContentCommands(program: Command): void {
         if (opts.quiet) return void process.stdout.write(result.map((r) => r.digest + "\n").join(""));
         const now = Date.now();
         const rows = result.map((r) => [r.digest, humanSize(r.size), humanDuration(now - Date.parse(r.createdAt)), labelsCell(r.labels)]);
-        process.stdout.write(tabTable([["DIGEST", "SIZE", "AGE", "LABELS"], ...rows]));
+        process.stdout.write(table(["DIGEST", "SIZE", "AGE", "LABELS"], rows, { padchar: "\t", headerTerminated: false, rowsTerminated: false }));
       }),
     );
 
@@ -50,6 +56,7 @@ export function registerContentCommands(program: Command): void {
     .argument("[labels...]", "labels as key=value")
     .action(async (digest: string, labels: string[], _o, cmd: Command) =>
       withSession(cmd, async (s) => {
+        parseDigest(digest);
         const set = parseLabelArgs(labels);
         const paths = Object.keys(set).map((k) => `labels.${k}`);
         // As ctr: nothing to set reads the labels instead of clearing them.
@@ -74,17 +81,25 @@ export function registerContentCommands(program: Command): void {
     .action(async (digests: string[], _o, cmd: Command) =>
       withSession(cmd, async (s) => {
         let failure: ExitError | undefined;
+        // As ctr: each failure is logged and the first one is the exit error; a blob that is not there is neither.
         for (const digest of digests) {
+          const bad = digestError(digest);
+          if (bad) {
+            process.stderr.write(logrusError(`could not delete ${digest}`, bad));
+            failure ??= new ExitError(bad);
+            continue;
+          }
           try {
             const reply = await s.client.content.delete(s.namespace, digest);
             s.wrote(s.namespace, reply.rv);
-            process.stdout.write(digest + "\n");
           } catch (err) {
-            // As ctr: a blob that is not there is neither printed nor an error.
-            if (isPurserError(err, "NotFound")) continue;
-            process.stderr.write(`purser: could not delete ${digest}: ${(err as Error).message}\n`);
-            failure ??= new ExitError((err as Error).message);
+            if (!isPurserError(err, "NotFound")) {
+              process.stderr.write(logrusError(`could not delete ${digest}`, (err as Error).message));
+              failure ??= new ExitError((err as Error).message);
+            }
+            continue;
           }
+          process.stdout.write(digest + "\n");
         }
         if (failure) throw failure;
       }),
@@ -96,7 +111,11 @@ export function registerContentCommands(program: Command): void {
     .argument("<digest>", "blob digest")
     .action(async (digest: string, _o, cmd: Command) =>
       withSession(cmd, async (s) => {
-        await pipeline(s.client.content.reader(s.namespace, digest, { minRv: s.minRv(s.namespace) }), process.stdout);
+        parseDigest(digest);
+        // Not pipeline(): a failed read must end the command with its error, not destroy stdout.
+        for await (const chunk of s.client.content.reader(s.namespace, digest, { minRv: s.minRv(s.namespace) })) {
+          if (!process.stdout.write(chunk as Buffer)) await once(process.stdout, "drain");
+        }
       }),
     );
 
@@ -108,20 +127,26 @@ export function registerContentCommands(program: Command): void {
     .option("--expected-digest <digest>", "verify content against this digest")
     .action(async (ref: string | undefined, opts: { expectedSize?: string; expectedDigest?: string }, cmd: Command) => {
       const expected = opts.expectedDigest ?? "";
-      // ctr validates the digest itself, with go-digest's bare text.
-      const bad = expected === "" ? undefined : digestError(expected);
-      if (bad) throw new ExitError(bad);
+      if (expected !== "") parseDigest(expected);
       if (!ref) throw new ExitError("must specify a transaction reference");
       const size = opts.expectedSize === undefined ? 0 : Number(opts.expectedSize);
       if (!Number.isSafeInteger(size) || size < 0) throw invalidArgument(`--expected-size must be a non-negative integer`);
       await withSession(cmd, async (s) => {
         const progress = await ingestProgress(ref, size);
         try {
-          const result = await s.client.content.writeBlob(s.namespace, ref, process.stdin.pipe(progress.counter), {
-            expected: expected || undefined,
-            size: size || undefined,
-            onProgress: progress.acknowledged,
-          });
+          const result = await s.client.content
+            .writeBlob(s.namespace, ref, process.stdin.pipe(progress.counter), {
+              expected: expected || undefined,
+              size: size || undefined,
+              onProgress: progress.acknowledged,
+              viaIngest: true,
+            })
+            .catch(async (err: unknown) => {
+              // As ctr's content.Copy over the remote writer (an already existing blob is not a failure there).
+              const { isCommitFailure } = await import("../client/content-api.js");
+              if (isCommitFailure(err)) throw new ExitError(`failed commit on ref ${JSON.stringify(ref)}: commit failed: ${(err as Error).message}`);
+              throw err;
+            });
           if (result.rv > 0) s.wrote(s.namespace, result.rv);
           progress.stop();
           if (s.options.json) printJson(result);
@@ -141,7 +166,7 @@ export function registerContentCommands(program: Command): void {
         if (s.options.json) return printJson(result);
         const now = Date.now();
         const rows = result.map((st) => [st.ref, humanSize(st.offset), humanDuration(now - Date.parse(st.startedAt))]);
-        process.stdout.write(tabTable([["REF", "SIZE", "AGE"], ...rows], true));
+        process.stdout.write(table(["REF", "SIZE", "AGE"], rows, { padchar: "\t" }));
       }),
     );
 

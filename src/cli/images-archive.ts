@@ -169,10 +169,8 @@ export function registerImageArchiveCommands(images: Command): void {
             // ctr prints every ref here (its "complete" flag is never cleared).
             process.stdout.write(rows.map((r) => r[0] + "\n").join(""));
           } else if (rows.length > 0) {
-            // ctr's header ends in a tab, so its UNPACKED cell is padded like the others.
-            const lines = table(["REF", "TYPE", "DIGEST", "STATUS", "SIZE", "UNPACKED"], rows).split("\n");
-            lines[0] = lines[0]!.padEnd(lines[0]!.length + 1);
-            process.stdout.write(lines.join("\n"));
+            // ctr's header ends in a tab, its rows do not: only the header's UNPACKED is padded.
+            process.stdout.write(table(["REF", "TYPE", "DIGEST", "STATUS", "SIZE", "UNPACKED"], rows, { rowsTerminated: false }));
           }
         }
         for (const c of checks) if (c.error) process.stderr.write(`error: ${c.error}\n`);

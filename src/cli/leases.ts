@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { PurserError } from "../errors/errdefs.js";
 import { withSession } from "./context.js";
 import { parseGoDuration } from "./duration.js";
-import { ExitError, labelsCell, parseLabelArgs, printJson, table } from "./output.js";
+import { ExitError, labelsCell, localRfc3339, parseLabelArgs, printJson, table } from "./output.js";
 
 /**
  * `purser leases …`, as `ctr leases`: create, ls, rm; plus `resources`
@@ -106,14 +106,4 @@ export function registerLeaseCommands(program: Command): void {
         }),
       );
   }
-}
-
-/** Go's `t.Local().Format(time.RFC3339)`, as ctr prints a lease's creation. */
-export function localRfc3339(iso: string): string {
-  const d = new Date(iso);
-  const offsetMin = -d.getTimezoneOffset();
-  const pad = (n: number) => String(Math.trunc(Math.abs(n))).padStart(2, "0");
-  const local = new Date(d.getTime() + offsetMin * 60_000).toISOString().slice(0, 19);
-  const zone = offsetMin === 0 ? "Z" : `${offsetMin > 0 ? "+" : "-"}${pad(offsetMin / 60)}:${pad(offsetMin % 60)}`;
-  return local + zone;
 }

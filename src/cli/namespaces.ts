@@ -28,7 +28,7 @@ export function registerNamespaceCommands(program: Command): void {
         const { result } = await s.client.namespaces.list(s.minRvs());
         if (s.options.json) return printJson(result);
         if (opts.quiet) return void process.stdout.write(result.map((n) => n.name + "\n").join(""));
-        process.stdout.write(table(["NAME", "LABELS"], result.map((n) => [n.name, labelsCell(n.labels)])));
+        process.stdout.write(table(["NAME", "LABELS"], result.map((n) => [n.name, labelsCell(n.labels, "")])));
       }),
     );
 

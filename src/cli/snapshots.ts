@@ -3,6 +3,7 @@ import type { Mount, SnapshotRecord } from "../client/snapshots-api.js";
 import { defaultSnapshotter } from "../protocol/defaults.js";
 import { withSession, type CliSession } from "./context.js";
 import { ExitError, parseLabelArgs, printJson, table } from "./output.js";
+import { goMounts, goTime } from "./go-json.js";
 
 /**
  * `purser snapshots|snapshot …`, as `ctr snapshots`: prepare, view, commit,
@@ -38,7 +39,7 @@ export function registerSnapshotCommands(program: Command): void {
           s.wrote(s.namespace, reply.rv);
           if (s.options.json) return printJson(reply.result);
           if (opts.target) printMounts(opts.target, reply.result);
-          if (opts.mounts) printJson(reply.result);
+          if (opts.mounts) printJson(goMounts(reply.result));
         }),
       );
   }
@@ -185,8 +186,8 @@ export function containerdInfo(s: SnapshotRecord): Record<string, unknown> {
     Name: s.key,
     ...(s.parent !== "" ? { Parent: s.parent } : {}),
     ...(Object.keys(s.labels).length > 0 ? { Labels: s.labels } : {}),
-    Created: s.createdAt,
-    Updated: s.updatedAt,
+    Created: goTime(s.createdAt),
+    Updated: goTime(s.updatedAt),
   };
 }
 

@@ -41,33 +41,6 @@ export function humanDuration(ms: number): string {
   return `${Math.trunc(ms / 3_600_000 / 24 / 365)} years`;
 }
 
-/**
- * Go's `text/tabwriter` as `ctr content` sets it up (`NewWriter(w, 1, 8, 1,
- * '\t', 0)`): a cell ended by a tab is padded with tabs to its column's width
- * (widest cell + 1, rounded up to a multiple of 8); a line's last cell is
- * written as it is unless `lastCellTerminated` (ctr's `content active` ends
- * every cell with a tab).
- */
-export function tabTable(rows: readonly (readonly string[])[], lastCellTerminated = false): string {
-  const tabwidth = 8;
-  const widths: number[] = [];
-  for (const row of rows) {
-    const cells = lastCellTerminated ? row.length : row.length - 1;
-    for (let i = 0; i < cells; i++) widths[i] = Math.max(widths[i] ?? 0, [...row[i]!].length + 1);
-  }
-  return rows
-    .map((row) =>
-      row
-        .map((cell, i) => {
-          if (i === row.length - 1 && !lastCellTerminated) return cell;
-          const column = Math.ceil(widths[i]! / tabwidth) * tabwidth;
-          return cell + "\t".repeat(Math.ceil((column - [...cell].length) / tabwidth));
-        })
-        .join("") + "\n",
-    )
-    .join("");
-}
-
 const binaryUnits = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
 
 /**

@@ -1,6 +1,6 @@
 import { isPurserError } from "../errors/errdefs.js";
 import type { ContainerRecord } from "../events/container-events.js";
-import type { ContainerSpec } from "./containers-api.js";
+import type { ContainerFromImage, ContainerSpec } from "./containers-api.js";
 import type { PurserClient, Reply } from "./purser-client.js";
 
 /**
@@ -42,9 +42,11 @@ export interface CreatedContainer extends Reply<ContainerRecord> {
 export async function createContainerWithSnapshot(
   client: PurserClient,
   namespace: string,
-  container: ContainerSpec & { image: string },
+  container: (ContainerSpec & { image: string }) | { fromImage: ContainerFromImage },
   opts: RootfsOptions = {},
 ): Promise<CreatedContainer> {
+  const id = "fromImage" in container ? container.fromImage.id : container.id;
+  const image = "fromImage" in container ? container.fromImage.image : container.image;
   const snapshotter = opts.snapshotter ?? client.snapshots.defaultSnapshotter;
   let rv = 0;
   const saw = <T extends { rv: number }>(r: T): T => {
@@ -54,15 +56,20 @@ export async function createContainerWithSnapshot(
   const lease = opts.lease ?? saw(await client.leases.create(namespace, { expiresInMs: leaseExpiryMs })).result.id;
   try {
     // `image.IsUnpacked` then `Unpack`, as ctr does before `WithNewSnapshot`: one request, a no-op when unpacked.
-    const unpacked = saw(await client.images.unpack(namespace, container.image, { snapshotter }, { lease })).result;
+    const unpacked = saw(await client.images.unpack(namespace, image, { snapshotter }, { lease })).result;
     const parent = unpacked.chainId;
-    saw(await client.snapshots.prepare(namespace, container.id, parent, { snapshotter, lease }));
+    saw(await client.snapshots.prepare(namespace, id, parent, { snapshotter, lease }));
     let created: Reply<ContainerRecord>;
     try {
-      created = saw(await client.containers.create(namespace, { ...container, snapshotter, snapshotKey: container.id }, { lease }));
+      // With the snapshot in place, as ctr: the spec's user and groups are read from it.
+      created = saw(
+        "fromImage" in container
+          ? await client.containers.createFromImage(namespace, { ...container.fromImage, snapshotter, snapshotKey: id }, { lease })
+          : await client.containers.create(namespace, { ...container, snapshotter, snapshotKey: id }, { lease }),
+      );
     } catch (err) {
       // The snapshot was made for this container only.
-      await client.snapshots.remove(namespace, container.id, { snapshotter, lease }).then(saw, () => {});
+      await client.snapshots.remove(namespace, id, { snapshotter, lease }).then(saw, () => {});
       throw err;
     }
     return { rv, result: created.result, parent };
@@ -77,8 +84,8 @@ export interface DeleteOptions {
 }
 
 /**
- * Deletes a container and, unless kept, its snapshot first (containerd's
- * `WithSnapshotCleanup`: a snapshot already gone is fine; one that cannot be
+ * Deletes a container and, unless kept, its snapshot first (ctr loads the
+ * container, then containerd's `WithSnapshotCleanup`: a snapshot already gone is fine; one that cannot be
  * removed, e.g. `cannot remove snapshot with child: failed precondition`,
  * stops the delete before the container goes).
  */
@@ -89,21 +96,13 @@ export async function deleteContainerWithSnapshot(
   opts: DeleteOptions & { minRv?: number } = {},
 ): Promise<Reply<null>> {
   let rv = 0;
-  if (!opts.keepSnapshot) {
-    // A container that does not exist is left to the delete to refuse, in its own words.
-    const c = await client.containers.get(namespace, id, { minRv: opts.minRv }).then(
-      (r) => r.result,
-      (err: unknown) => {
-        if (isPurserError(err, "NotFound")) return undefined;
-        throw err;
-      },
-    );
-    if (c?.snapshotKey) {
-      try {
-        rv = (await client.snapshots.remove(namespace, c.snapshotKey, { snapshotter: c.snapshotter })).rv;
-      } catch (err) {
-        if (!isPurserError(err, "NotFound")) throw err;
-      }
+  // As ctr's `LoadContainer`: a missing container is refused by the get, in its words.
+  const c = (await client.containers.get(namespace, id, { minRv: opts.minRv })).result;
+  if (!opts.keepSnapshot && c.snapshotKey) {
+    try {
+      rv = (await client.snapshots.remove(namespace, c.snapshotKey, { snapshotter: c.snapshotter })).rv;
+    } catch (err) {
+      if (!isPurserError(err, "NotFound")) throw err;
     }
   }
   const reply = await client.containers.delete(namespace, id);

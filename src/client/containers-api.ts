@@ -18,12 +18,40 @@ export interface ContainerSpec {
   extensions?: Record<string, unknown>;
 }
 
+/**
+ * A container to be made from an image on the server, as `ctr containers
+ * create IMAGE ID` makes one (docs/images-and-containers.md): the spec from
+ * the image config and these options, the labels with the image's.
+ */
+export interface ContainerFromImage {
+  id: string;
+  image: string;
+  runtime?: { name?: string; options?: unknown };
+  labels?: Record<string, string>;
+  snapshotter?: string;
+  snapshotKey?: string;
+  /** Replaces the image's command (entrypoint included), as ctr's trailing arguments. */
+  args?: string[];
+  env?: string[];
+  cwd?: string;
+  tty?: boolean;
+  readOnly?: boolean;
+  allowNewPrivileges?: boolean;
+  annotations?: Record<string, string>;
+  platform?: string;
+}
+
 /** Containers of a namespace: containerd's containers service over purser's protocol. */
 export class ContainersApi {
   constructor(private readonly client: PurserClient) {}
 
   create(namespace: string, container: ContainerSpec, opts?: CommandOptions) {
     return this.client.command<ContainerRecord>(namespace, "containers", "create", container, opts);
+  }
+
+  /** Creates a container whose spec and labels the server builds from the image (see {@link ContainerFromImage}). */
+  createFromImage(namespace: string, container: ContainerFromImage, opts?: CommandOptions) {
+    return this.client.command<ContainerRecord>(namespace, "containers", "create-from-image", container, opts);
   }
 
   /**

@@ -54,6 +54,12 @@ export interface OpenOptions extends TransferOptions {
 
 export interface WriteOptions extends OpenOptions {
   labels?: Record<string, string>;
+  /**
+   * Always through an ingest, even a blob that fits in one request: a failed
+   * commit then leaves the ingest active with its bytes, as containerd's
+   * Writer does (`ctr content ingest`, then `content active` shows it).
+   */
+  viaIngest?: boolean;
 }
 
 export interface CommitOptions {
@@ -212,7 +218,7 @@ export class ContentApi {
     const head: Uint8Array[] = [];
     let headBytes = 0;
     let ended = false;
-    while (headBytes <= putLimit) {
+    while (headBytes <= putLimit && !opts.viaIngest) {
       const next = await iterator.next();
       if (next.done) {
         ended = true;
@@ -230,6 +236,8 @@ export class ContentApi {
       } catch (err) {
         const existing = existingDigest(err);
         if (existing) return { digest: existing, size: data.length, created: false, rv: 0 };
+        // A put is a write and a commit in one: its size and digest checks are the commit's.
+        if (isPurserError(err, "FailedPrecondition")) commitFailures.add(err as object);
         throw err;
       }
     }
@@ -259,7 +267,10 @@ export class ContentApi {
       };
       for (const chunk of head) await feed(chunk);
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) await feed(next.value);
-      const reply = await writer.commit({ size: opts.size, expected: opts.expected, labels: opts.labels });
+      const reply = await writer.commit({ size: opts.size, expected: opts.expected, labels: opts.labels }).catch((err: unknown) => {
+        if (err !== null && typeof err === "object") commitFailures.add(err);
+        throw err;
+      });
       return { digest: reply.result.digest, size: reply.result.size, created: true, rv: reply.rv, info: reply.result };
     } catch (err) {
       const existing = existingDigest(err);
@@ -335,6 +346,13 @@ export class ContentApi {
       timeoutMs: opts.timeoutMs ?? defaultTimeoutMs,
     };
   }
+}
+
+/** Errors of {@link ContentApi.writeBlob} that came from the commit (ctr words them `failed commit on ref …`). */
+const commitFailures = new WeakSet<object>();
+
+export function isCommitFailure(err: unknown): boolean {
+  return err !== null && typeof err === "object" && commitFailures.has(err);
 }
 
 /**

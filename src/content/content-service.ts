@@ -70,6 +70,14 @@ const replyOverhead = 16 * 1024;
 export class ContentService {
   private readonly policy: SharingPolicy;
   private readonly ingests: IngestTable;
+  /**
+   * The digest and size each writer session declared when it opened its
+   * ingest: a commit that names none checks against its own session's
+   * (containerd's Write stream keeps `expected` and `total` per stream, not in
+   * the ingest), so a later session resuming the ingest is not bound by an
+   * earlier one's.
+   */
+  private readonly sessionExpected = new Map<string, { session: string; expected: string; total: number }>();
   private fileTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
   private stopped = false;
@@ -228,6 +236,7 @@ export class ContentService {
         );
         if (before && before.id !== reply.result.id) await this.blobs.removeIngest(before.id);
         const writer = await this.ingests.adopt(ns, key, reply.result, reply.rv, this.nowMs());
+        this.sessionExpected.set(key, { session, expected, total: size });
         return { rv: reply.rv, result: this.ingests.statusOf(reply.result, writer) };
       } catch (err) {
         this.ingests.locks.release(key, session);
@@ -296,8 +305,11 @@ export class ContentService {
       const w = await this.writerOf(ns, key, ref);
       await this.runtime.waitFor(ns, w.openedRv);
       const record = w.record;
-      const wantSize = size > 0 ? size : record.total;
-      const expected = expectedArg !== "" ? expectedArg : record.expected;
+      const opened = this.sessionExpected.get(key);
+      const mine = opened?.session === session ? opened : undefined;
+      const wantSize = size > 0 ? size : w.shared ? record.total : (mine?.total ?? 0);
+      const declared = w.shared ? record.expected : (mine?.expected ?? "");
+      const expected = expectedArg !== "" ? expectedArg : declared;
       let digest: string;
       let actualSize: number;
       if (w.shared) {
@@ -328,6 +340,7 @@ export class ContentService {
           ctx.meta,
         );
         await this.ingests.finish(key, w.id);
+        this.sessionExpected.delete(key);
         return { rv: reply.rv, result: reply.result };
       } catch (err) {
         // AlreadyExists: the ingest was removed (containerd's commit does that).
@@ -348,6 +361,7 @@ export class ContentService {
     const key = keyOf(ns, ref);
     return this.ingests.serial(key, async () => {
       this.ingests.locks.release(key, session);
+      if (this.sessionExpected.get(key)?.session === session) this.sessionExpected.delete(key);
       await this.ingests.loaded(key)?.close();
       return { rv: 0, result: null };
     });
@@ -360,6 +374,7 @@ export class ContentService {
     const key = keyOf(ns, ref);
     return this.ingests.serial(key, async () => {
       const reply = await this.runner.execute(abortIngest, ns, { type: "AbortIngest", ref }, ctx.meta);
+      this.sessionExpected.delete(key);
       const id = reply.result?.id ?? this.ingests.loaded(key)?.id;
       if (id) await this.ingests.finish(key, id);
       this.ingests.locks.release(key);

@@ -43,12 +43,21 @@ export interface Index {
   annotations?: Record<string, string>;
 }
 
-/** What purser reads from an image config: its platform and its layers' diff ids. */
+/** What purser reads from an image config: its platform, its layers' diff ids and what a container is made from. */
 export interface ImageConfig {
   os?: string;
   architecture?: string;
   variant?: string;
   rootfs?: { type?: string; diff_ids?: string[] };
+  config?: {
+    User?: string;
+    Env?: string[];
+    Entrypoint?: string[];
+    Cmd?: string[];
+    WorkingDir?: string;
+    Labels?: Record<string, string>;
+    StopSignal?: string;
+  };
 }
 
 /** The annotation containerd names images with (`images.AnnotationImageName`). */
@@ -161,7 +170,39 @@ export function parseConfig(bytes: Uint8Array, what: string): ImageConfig {
       diff_ids: Array.isArray(ids) ? ids.map(String) : undefined,
     };
   }
+  if (isObject(doc.config)) c.config = runtimeConfig(doc.config, what);
   return c;
+}
+
+/**
+ * `ocispec.ImageConfig` as Go's json.Unmarshal reads it: a field of the wrong
+ * type is an error (as Go's), null is absent.
+ */
+function runtimeConfig(doc: Record<string, unknown>, what: string): NonNullable<ImageConfig["config"]> {
+  const out: NonNullable<ImageConfig["config"]> = {};
+  const str = (k: "User" | "WorkingDir" | "StopSignal") => {
+    const v = doc[k];
+    if (v === undefined || v === null) return;
+    if (typeof v !== "string") throw invalidArgument(`${what}: config.${k} must be a string`);
+    out[k] = v;
+  };
+  const list = (k: "Env" | "Entrypoint" | "Cmd") => {
+    const v = doc[k];
+    if (v === undefined || v === null) return;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw invalidArgument(`${what}: config.${k} must be an array of strings`);
+    out[k] = v as string[];
+  };
+  str("User");
+  str("WorkingDir");
+  str("StopSignal");
+  list("Env");
+  list("Entrypoint");
+  list("Cmd");
+  if (doc.Labels !== undefined && doc.Labels !== null) {
+    if (!isObject(doc.Labels) || Object.values(doc.Labels).some((x) => typeof x !== "string")) throw invalidArgument(`${what}: config.Labels must map strings to strings`);
+    out.Labels = { ...(doc.Labels as Record<string, string>) };
+  }
+  return out;
 }
 
 /**

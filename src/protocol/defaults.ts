@@ -7,3 +7,6 @@ export const defaultSnapshotter = "native";
 
 /** Where clients look for NATS when neither `--server` nor `NATS_URL` says (the embedded server's address). */
 export const defaultNatsUrl = "nats://127.0.0.1:4222";
+
+/** The type URL containerd gives a marshalled OCI runtime spec (a container's `spec` is this Any, its value the spec's JSON). */
+export const runtimeSpecTypeUrl = "types.containerd.io/opencontainers/runtime-spec/1/Spec";

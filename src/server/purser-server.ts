@@ -18,6 +18,7 @@ import { ViewRebuilder } from "../projections/view-rebuilder.js";
 import { ViewStoreHolder } from "../projections/view-store.js";
 import { BlobStore } from "../content/blob-store.js";
 import { SnapshotService } from "../snapshots/snapshot-service.js";
+import { ContainerBuilder } from "../containers/container-builder.js";
 import { Snapshotters } from "../snapshots/snapshotters.js";
 import { Tokens } from "../tokens.js";
 import { noTenantAuthority, TenantService, type TenantAuthority } from "../security/tenant-service.js";
@@ -113,6 +114,7 @@ export class PurserServer {
     c.registerSingleton(Tokens.Snapshotters, Snapshotters);
     c.registerSingleton(Tokens.SnapshotService, SnapshotService);
     c.registerSingleton(Tokens.ImageUnpacker, ImageUnpacker);
+    c.registerSingleton(Tokens.ContainerBuilder, ContainerBuilder);
     c.registerSingleton(Tokens.GcService, GcService);
     c.register(Tokens.TenantAuthority, { useValue: config.tenants ?? noTenantAuthority });
     c.registerSingleton(Tokens.TenantService, TenantService);
@@ -144,6 +146,7 @@ export class PurserServer {
     server.service.mount([
       ...server.gc.endpoints(),
       ...server.unpacker.endpoints(),
+      ...c.resolve<ContainerBuilder>(Tokens.ContainerBuilder).endpoints(),
       ...server.views.endpoints(),
       ...c.resolve<TenantService>(Tokens.TenantService).endpoints(),
     ]);

@@ -133,7 +133,7 @@ export class NativeSnapshotter {
     if (s.kind === SnapshotKind.Committed) {
       throw failedPrecondition(`failed to get snapshot mount: requested snapshot ${s.backendKey} not active or view`);
     }
-    return [{ type: "bind", source: this.dirPath(s.dir), options: [s.kind === SnapshotKind.View ? "ro" : "rw", "rbind"] }];
+    return [{ type: "bind", source: this.dirPath(s.dir), options: ["rbind", s.kind === SnapshotKind.View ? "ro" : "rw"] }];
   }
 
   /**

@@ -8,6 +8,7 @@ import { randomLeaseId } from "../protocol/lease-id.js";
 import { snapshotResource } from "../domain/lease-recording.js";
 import { optionalString, type Payload } from "../commands/payload.js";
 import type { BlobStore } from "../content/blob-store.js";
+import { namespaceBlobSource } from "../content/namespace-blob-source.js";
 import { diskFullError } from "../errors/disk-space.js";
 import { failedPrecondition, invalidArgument, isPurserError, notFound, notImplemented, PurserError, unknownError } from "../errors/errdefs.js";
 import type { EventStore } from "../events/event-store.js";
@@ -315,18 +316,9 @@ class UnpackRun {
     return applied;
   }
 
-  /** Reads the image's JSON blobs from this host's store, as the namespace may (NotFound for a blob it does not hold). */
+  /** Reads the image's JSON blobs from this host's store, as the namespace may. */
   private blobSource(): BlobSource {
-    return {
-      read: async (desc) => {
-        if (!getContent(this.d.runtime.views, this.ns, desc.digest)) throw notFound(`content digest ${desc.digest}`);
-        const path = this.d.blobs.blobPath(desc.digest);
-        const st = await fs.stat(path);
-        if (st.size > maxJsonBlob) throw invalidArgument(`${desc.digest} is too large to be a manifest or config (${st.size} bytes)`);
-        return fs.readFile(path);
-      },
-      has: async (desc) => getContent(this.d.runtime.views, this.ns, desc.digest) !== undefined,
-    };
+    return namespaceBlobSource(() => this.d.runtime.views, this.ns, this.d.blobs);
   }
 
   private snapshotCall(): SnapshotCallOptions {
