@@ -24,6 +24,12 @@ describe("purser CLI: namespaces and events, as ctr prints them", () => {
     assert.equal((await cli("ns", "label", "foo", "another=x", "mylabel=")).code, 0);
     assert.equal((await cli("ns", "ls")).stdout, "NAME LABELS    \nfoo  another=x \n");
     assert.equal((await cli("ns", "ls", "-q")).stdout, "foo\n");
+    // A label without `=` is `key=true` (ctr's LabelArgs), at create and in label; an empty LABELS cell stays empty.
+    assert.equal((await cli("ns", "create", "lbl", "a", "b=1")).code, 0);
+    assert.equal((await cli("ns", "create", "plain")).code, 0);
+    assert.equal((await cli("ns", "label", "lbl", "z")).code, 0);
+    assert.equal((await cli("ns", "ls")).stdout, "NAME  LABELS            \nfoo   another=x         \nlbl   a=true,b=1,z=true \nplain                   \n");
+    assert.deepEqual(await cli("ns", "rm", "lbl", "plain"), { code: 0, stdout: "lbl\nplain\n", stderr: "" });
     const json = JSON.parse((await cli("--json", "ns", "ls")).stdout);
     assert.deepEqual(json.map((n: { name: string; labels: object }) => [n.name, n.labels]), [["foo", { another: "x" }]]);
     assert.deepEqual(await cli("ns", "rm", "foo", "never-existed"), { code: 0, stdout: "foo\nnever-existed\n", stderr: "" });

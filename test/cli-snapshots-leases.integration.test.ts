@@ -49,6 +49,7 @@ describe("purser CLI: snapshots and leases, as ctr prints them", () => {
 
     assert.equal((await cli(...n, "snapshots", "label", "child", "a=1", "containerd.io/gc.root=")).stdout, "a=1\n");
     assert.equal((await cli(...n, "snapshots", "label", "child")).stdout, "a=1\n");
+    assert.equal((await cli(...n, "snapshots", "label", "child", "sl")).stdout, "a=1,sl=true\n");
 
     const usage = await cli(...n, "snapshots", "usage", "-b", "base", "look");
     const lines = usage.stdout.split("\n");

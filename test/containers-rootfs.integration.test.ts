@@ -6,7 +6,7 @@
  * `--keep-snapshot`.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createContainerWithSnapshot } from "../src/client/container-rootfs.js";
@@ -16,7 +16,7 @@ import { containerdPayload } from "../src/events/containerd-payload.js";
 import type { StoredEvent } from "../src/events/envelope.js";
 import { anchor, fixturePath } from "./support/image-archives.js";
 import { runCli } from "./support/cli.js";
-import { listTree } from "./support/layers.js";
+import { buildLayer, listTree, putImage } from "./support/layers.js";
 import { tempDir } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 
@@ -76,6 +76,62 @@ describe("containers with snapshots", () => {
     assert.deepEqual(containerdPayload(all[prepared]!.event), { key: "web", parent: topChain, snapshotter: "native" });
   });
 
+  test("containers info is the record ctr makes of the fixture (captured from ctr 1.6.20 against containerd), in Go's JSON", async () => {
+    await ok("containers", "create", anchor.name, "ctrlike");
+    const out = (await ok("containers", "info", "ctrlike")).stdout;
+    const info = JSON.parse(out) as Record<string, unknown>;
+    // Go's field names and order, four-space indentation, nil maps as null.
+    assert.deepEqual(Object.keys(info), ["ID", "Labels", "Image", "Runtime", "SnapshotKey", "Snapshotter", "CreatedAt", "UpdatedAt", "Extensions", "Spec"]);
+    assert.ok(out.startsWith('{\n    "ID": "ctrlike",\n    "Labels": {\n        "io.containerd.image.config.stop-signal": "SIGTERM",\n'), out);
+    assert.match(String(info.CreatedAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$/);
+    const { CreatedAt: _c, UpdatedAt: _u, ...rest } = info;
+    assert.deepEqual(rest, {
+      ID: "ctrlike",
+      Labels: { "io.containerd.image.config.stop-signal": "SIGTERM", "org.example.anchor": "1.0" },
+      Image: anchor.name,
+      Runtime: { Name: "io.containerd.runc.v2", Options: { type_url: "containerd.runc.v1.Options" } },
+      SnapshotKey: "ctrlike",
+      Snapshotter: "native",
+      Extensions: null,
+      Spec: ctrSpec("/ctr/ctrlike"),
+    });
+    // The spec is stored as containerd stores it: an Any of its JSON, so every client reads the same record.
+    const { result } = await p.client.containers.get(ns, "ctrlike");
+    const any = result.spec as { type_url: string; value: Uint8Array };
+    assert.equal(any.type_url, "types.containerd.io/opencontainers/runtime-spec/1/Spec");
+    assert.deepEqual(JSON.parse(Buffer.from(any.value).toString("utf8")), ctrSpec("/ctr/ctrlike"));
+    assert.equal((await ok("containers", "info", "--spec", "ctrlike")).stdout, JSON.stringify(ctrSpec("/ctr/ctrlike"), null, 4) + "\n");
+    await ok("containers", "rm", "ctrlike");
+  });
+
+  test("the image's user and its groups come from the container's own /etc/passwd and /etc/group, never the host's", async () => {
+    const accounts = await buildLayer([
+      { name: "etc/", type: "directory" },
+      { name: "etc/passwd", data: "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n" },
+      { name: "etc/group", data: "root:x:0:\nwheel:x:10:root,app\napp:x:1001:\ndocker:x:999:app\n" },
+    ]);
+    await putImage(p.client, ns, "accounts:1", [accounts], undefined, { User: "app", Cmd: ["/bin/sh"] });
+    await ok("containers", "create", "accounts:1", "acct");
+    const spec = JSON.parse((await ok("containers", "info", "--spec", "acct")).stdout) as { process: { user: object; args: string[] } };
+    assert.deepEqual(spec.process.user, { uid: 1000, gid: 1001, additionalGids: [1001, 10, 999] });
+
+    // A crafted image whose /etc/passwd links to a file of the host: the link is followed inside the tree only.
+    const host = tempDir("purser-host-accounts-");
+    writeFileSync(join(host.path, "passwd"), "intruder:x:4242:4242::/:/bin/sh\n");
+    const hostile = await buildLayer([
+      { name: "etc/", type: "directory" },
+      { name: "etc/passwd", type: "symlink", linkname: join(host.path, "passwd") },
+    ]);
+    await putImage(p.client, ns, "hostile:1", [hostile], undefined, { User: "intruder" });
+    const refused = await run("containers", "create", "hostile:1", "intruder");
+    host.remove();
+    assert.deepEqual([refused.code, refused.stderr], [1, "purser: open /etc/passwd: no such file or directory: not found\n"]);
+    // Nothing is left of the refused container: no record, no snapshot.
+    assert.deepEqual((await p.client.containers.list(ns, ["id==intruder"])).result, []);
+    assert.equal((await snapshots()).some((s) => s.key === "intruder"), false);
+    await ok("containers", "rm", "acct");
+  });
+
   test("a second container from the unpacked image unpacks nothing", async () => {
     const before = (await events()).filter((e) => e.event.type === "SnapshotCommitted").length;
     await ok("c", "create", anchor.name, "job");
@@ -112,3 +168,281 @@ describe("containers with snapshots", () => {
     assert.ok(keys.includes(topChain));
   });
 });
+
+/**
+ * The spec `ctr containers create docker.io/library/anchor:1.0 c1` made
+ * against containerd 1.6.20 (the fixture has no /etc/group: the additional
+ * gids are the primary gid alone), with the cgroups path of this test's
+ * namespace and id.
+ */
+function ctrSpec(cgroupsPath: string): unknown {
+  return {
+  "ociVersion": "1.0.2-dev",
+  "process": {
+    "user": {
+      "uid": 0,
+      "gid": 0,
+      "additionalGids": [
+        0
+      ]
+    },
+    "args": [
+      "/bin/anchor"
+    ],
+    "env": [
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    ],
+    "cwd": "/app",
+    "capabilities": {
+      "bounding": [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE"
+      ],
+      "effective": [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE"
+      ],
+      "permitted": [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE"
+      ]
+    },
+    "rlimits": [
+      {
+        "type": "RLIMIT_NOFILE",
+        "hard": 1024,
+        "soft": 1024
+      }
+    ],
+    "noNewPrivileges": true
+  },
+  "root": {
+    "path": "rootfs"
+  },
+  "mounts": [
+    {
+      "destination": "/proc",
+      "type": "proc",
+      "source": "proc",
+      "options": [
+        "nosuid",
+        "noexec",
+        "nodev"
+      ]
+    },
+    {
+      "destination": "/dev",
+      "type": "tmpfs",
+      "source": "tmpfs",
+      "options": [
+        "nosuid",
+        "strictatime",
+        "mode=755",
+        "size=65536k"
+      ]
+    },
+    {
+      "destination": "/dev/pts",
+      "type": "devpts",
+      "source": "devpts",
+      "options": [
+        "nosuid",
+        "noexec",
+        "newinstance",
+        "ptmxmode=0666",
+        "mode=0620",
+        "gid=5"
+      ]
+    },
+    {
+      "destination": "/dev/shm",
+      "type": "tmpfs",
+      "source": "shm",
+      "options": [
+        "nosuid",
+        "noexec",
+        "nodev",
+        "mode=1777",
+        "size=65536k"
+      ]
+    },
+    {
+      "destination": "/dev/mqueue",
+      "type": "mqueue",
+      "source": "mqueue",
+      "options": [
+        "nosuid",
+        "noexec",
+        "nodev"
+      ]
+    },
+    {
+      "destination": "/sys",
+      "type": "sysfs",
+      "source": "sysfs",
+      "options": [
+        "nosuid",
+        "noexec",
+        "nodev",
+        "ro"
+      ]
+    },
+    {
+      "destination": "/run",
+      "type": "tmpfs",
+      "source": "tmpfs",
+      "options": [
+        "nosuid",
+        "strictatime",
+        "mode=755",
+        "size=65536k"
+      ]
+    }
+  ],
+  "linux": {
+    "resources": {
+      "devices": [
+        {
+          "allow": false,
+          "access": "rwm"
+        },
+        {
+          "allow": true,
+          "type": "c",
+          "major": 1,
+          "minor": 3,
+          "access": "rwm"
+        },
+        {
+          "allow": true,
+          "type": "c",
+          "major": 1,
+          "minor": 8,
+          "access": "rwm"
+        },
+        {
+          "allow": true,
+          "type": "c",
+          "major": 1,
+          "minor": 7,
+          "access": "rwm"
+        },
+        {
+          "allow": true,
+          "type": "c",
+          "major": 5,
+          "minor": 0,
+          "access": "rwm"
+        },
+        {
+          "allow": true,
+          "type": "c",
+          "major": 1,
+          "minor": 5,
+          "access": "rwm"
+        },
+        {
+          "allow": true,
+          "type": "c",
+          "major": 1,
+          "minor": 9,
+          "access": "rwm"
+        },
+        {
+          "allow": true,
+          "type": "c",
+          "major": 5,
+          "minor": 1,
+          "access": "rwm"
+        },
+        {
+          "allow": true,
+          "type": "c",
+          "major": 136,
+          "access": "rwm"
+        },
+        {
+          "allow": true,
+          "type": "c",
+          "major": 5,
+          "minor": 2,
+          "access": "rwm"
+        }
+      ]
+    },
+    "cgroupsPath": cgroupsPath,
+    "namespaces": [
+      {
+        "type": "pid"
+      },
+      {
+        "type": "ipc"
+      },
+      {
+        "type": "uts"
+      },
+      {
+        "type": "mount"
+      },
+      {
+        "type": "network"
+      }
+    ],
+    "maskedPaths": [
+      "/proc/acpi",
+      "/proc/asound",
+      "/proc/kcore",
+      "/proc/keys",
+      "/proc/latency_stats",
+      "/proc/timer_list",
+      "/proc/timer_stats",
+      "/proc/sched_debug",
+      "/sys/firmware",
+      "/proc/scsi"
+    ],
+    "readonlyPaths": [
+      "/proc/bus",
+      "/proc/fs",
+      "/proc/irq",
+      "/proc/sys",
+      "/proc/sysrq-trigger"
+    ]
+  }
+};
+}

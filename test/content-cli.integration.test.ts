@@ -146,6 +146,8 @@ describe("purser content CLI, as ctr content prints it", () => {
 
     assert.deepEqual(await cli(["content", "label", digest, "b=2", "a=1"]), { code: 0, stdout: "a=1,b=2\n", stderr: "" });
     assert.deepEqual(await cli(["content", "label", digest, "b="]), { code: 0, stdout: "a=1\n", stderr: "" });
+    assert.deepEqual(await cli(["content", "label", digest, "app"]), { code: 0, stdout: "a=1,app=true\n", stderr: "" });
+    assert.deepEqual(await cli(["content", "label", digest, "app="]), { code: 0, stdout: "a=1\n", stderr: "" });
     assert.equal((await cli(["content", "ls", "-q", "labels.a==1"])).stdout, `${digest}\n`);
     assert.equal((await cli(["content", "ls", "-q", "labels.a==2"])).stdout, "");
     assert.match((await cli(["content", "ls"])).stdout.split("\n")[1]!, /\ta=1$/);

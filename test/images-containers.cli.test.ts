@@ -81,6 +81,8 @@ describe("purser images / containers CLI", () => {
     const forced = await run("images", "tag", "--force", "docker.io/library/alpine:3.19", "mine:1");
     assert.deepEqual([forced.code, forced.stdout], [0, "mine:1\n"]);
     assert.equal((await run("images", "label", "mine:1", "x=1", "a=")).stdout, "x=1\n");
+    assert.equal((await run("images", "label", "mine:1", "flag")).stdout, "flag=true,x=1\n");
+    assert.equal((await run("images", "label", "mine:1", "flag=")).stdout, "x=1\n");
     assert.equal((await run("images", "label", "-r", "mine:2", "z=9")).stdout, "z=9\n");
     const json = JSON.parse((await run("--json", "images", "ls", "name==mine:2")).stdout) as Array<{ labels: object }>;
     assert.deepEqual(json[0]!.labels, { z: "9" });

@@ -78,8 +78,12 @@ export async function buildLayer(entries: readonly LayerEntry[], how: Compress =
  * does not need).
  */
 /** The config (linux/amd64, `diff_ids`) and OCI manifest of an image of these layers, as bytes. */
-export function imageDocuments(layers: readonly BuiltLayer[], diffIds: readonly string[] = layers.map((l) => l.diffId)): { config: Buffer; manifest: Buffer } {
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: diffIds } }));
+export function imageDocuments(
+  layers: readonly BuiltLayer[],
+  diffIds: readonly string[] = layers.map((l) => l.diffId),
+  runConfig?: object,
+): { config: Buffer; manifest: Buffer } {
+  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", ...(runConfig ? { config: runConfig } : {}), rootfs: { type: "layers", diff_ids: diffIds } }));
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -97,6 +101,8 @@ export async function putImage(
   name: string,
   layers: readonly BuiltLayer[],
   diffIds: readonly string[] = layers.map((l) => l.diffId),
+  /** The image config's `config` (User, Env, Cmd, …). */
+  runConfig?: object,
 ): Promise<{ manifest: string; config: string; rv: number }> {
   let rv = 0;
   const put = async (data: Buffer) => {
@@ -105,7 +111,7 @@ export async function putImage(
     return r.digest;
   };
   for (const l of layers) await put(l.blob);
-  const { config, manifest } = imageDocuments(layers, diffIds);
+  const { config, manifest } = imageDocuments(layers, diffIds, runConfig);
   const configDigest = await put(config);
   const manifestDigest = await put(manifest);
   const reply = await client.images.create(ns, {
