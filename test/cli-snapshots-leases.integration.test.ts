@@ -98,7 +98,7 @@ describe("purser CLI: snapshots and leases, as ctr prints them", () => {
 
     assert.equal((await cli(...n, "--lease", "l1", "snapshots", "prepare", "k")).code, 0);
     assert.equal((await cli(...n, "leases", "resources", "add", "l1", "ingests", "ref-1")).code, 0);
-    assert.equal((await cli(...n, "leases", "resources", "ls", "l1")).stdout, "TYPE             ID    \ningests          ref-1 \nsnapshots/native k     \n");
+    assert.equal((await cli(...n, "leases", "resources", "ls", "l1")).stdout, "TYPE             ID\ningests          ref-1\nsnapshots/native k\n");
     assert.equal((await cli(...n, "leases", "resources", "rm", "l1", "ingests", "ref-1")).code, 0);
     assert.deepEqual(await cli(...n, "leases", "resources", "add", "l1", "images", "x"), {
       code: 1,

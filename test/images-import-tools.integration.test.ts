@@ -124,8 +124,8 @@ describe("archives made and read by umoci and skopeo", { skip: !hasUmoci && !has
       ["example.com/sk:2", "application/vnd.oci.image.manifest.v1+json"],
     ]);
     const ls = (await ok("skopeo", "images", "ls")).stdout;
-    assert.match(ls, /^example\.com\/sk:1 .* linux\/amd64 +-$/m);
-    assert.match(ls, /^example\.com\/sk:2 .* linux\/amd64 +-$/m);
+    assert.match(ls, /^example\.com\/sk:1 .* linux\/amd64 +- +$/m);
+    assert.match(ls, /^example\.com\/sk:2 .* linux\/amd64 +- +$/m);
     const check = (await ok("skopeo", "images", "check")).stdout;
     assert.equal(check.match(/complete \(2\/2\)/g)?.length, 2, check);
 

@@ -22,9 +22,9 @@ export function registerEventCommands(program: Command): void {
       withSession(cmd, async (s) => {
         if (opts.quarantined) {
           const { result } = await s.client.system.quarantined();
-          const { printJson, table } = await import("./output.js");
+          const { printJson, ownTable, table } = await import("./output.js");
           if (s.options.json) return printJson(result);
-          process.stdout.write(table(["NAMESPACE", "RV", "SUBJECT", "TYPE", "REASON"], result.map((q) => [q.namespace, String(q.seq), q.subject, q.type || "-", q.reason])));
+          process.stdout.write(table(["NAMESPACE", "RV", "SUBJECT", "TYPE", "REASON"], result.map((q) => [q.namespace, String(q.seq), q.subject, q.type || "-", q.reason]), ownTable));
           return;
         }
         // The filter language and the line formats load with the command, not with every CLI start.

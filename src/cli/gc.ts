@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { CollectResult, Why } from "../client/gc-api.js";
 import { withSession } from "./context.js";
-import { ExitError, printJson, table } from "./output.js";
+import { ExitError, printJson, ownTable, table } from "./output.js";
 
 /**
  * `purser gc [--dry-run]`: run the collection that follows now (containerd's
@@ -52,6 +52,7 @@ export function collectText(r: CollectResult): string {
     out += table(
       ["NAMESPACE", "TYPE", "KEY"],
       r.removed.map((x) => [x.namespace, x.type, x.snapshotter ? `${x.snapshotter}/${x.key}` : x.key]),
+      ownTable,
     );
   }
   const removed = r.totals?.removed ?? r.removed.length;
@@ -76,6 +77,7 @@ export function whyText(name: string, w: Why): string {
     table(
       undefined,
       w.path.map((p, i) => [i === 0 ? "  root" : "  ->", p.type, p.key, `(${p.reason})`]),
+      ownTable,
     )
   );
 }

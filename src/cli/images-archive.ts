@@ -8,7 +8,7 @@ import { isPurserError, PurserError } from "../errors/errdefs.js";
 import type { ImageRecord } from "../events/image-events.js";
 import { allPlatforms, defaultPlatforms, onlyStrict, ordered, parse as parsePlatform, type PlatformMatcher } from "../oci/platforms.js";
 import { withSession, type CliSession } from "./context.js";
-import { ExitError, printJson, table } from "./output.js";
+import { ExitError, logrusError, printJson, table } from "./output.js";
 import { progressBytes } from "./units.js";
 import { terminalBar } from "./terminal-bar.js";
 
@@ -173,9 +173,10 @@ export function registerImageArchiveCommands(images: Command): void {
             process.stdout.write(table(["REF", "TYPE", "DIGEST", "STATUS", "SIZE", "UNPACKED"], rows, { rowsTerminated: false }));
           }
         }
-        for (const c of checks) if (c.error) process.stderr.write(`error: ${c.error}\n`);
-        const first = checks.find((c) => c.error);
-        if (first) throw new ExitError(first.error!);
+        // As ctr: each failure logged, the first one the exit error.
+        checks.forEach((c, i) => c.error && process.stderr.write(logrusError(`unable to check ${list[i]!.name}`, c.error)));
+        const first = checks.findIndex((c) => c.error);
+        if (first >= 0) throw new ExitError(`unable to check ${list[first]!.name}: ${checks[first]!.error}`);
       }),
     );
 }

@@ -5,7 +5,7 @@ import type { ImageRecord } from "../events/image-events.js";
 import { withSession } from "./context.js";
 import { imageListCells, registerImageArchiveCommands } from "./images-archive.js";
 import { registerImageUnpackCommand } from "./images-unpack.js";
-import { ExitError, labelsCell, parseLabelArgs, printJson, table } from "./output.js";
+import { ExitError, labelsCell, logrusError, logrusWarning, parseLabelArgs, printJson, table } from "./output.js";
 
 /**
  * `purser images|image|i …`, as `ctr images`: ls, create, tag, label, rm;
@@ -143,12 +143,11 @@ export function registerImageCommands(program: Command): void {
             s.wrote(s.namespace, reply.rv);
           } catch (err) {
             if (isPurserError(err, "NotFound")) {
-              process.stderr.write(`warning: ${name}: image not found\n`);
+              process.stderr.write(logrusWarning(`${name}: image not found`));
               continue;
             }
-            const message = `unable to delete ${name}: ${(err as Error).message}`;
-            process.stderr.write(`error: ${message}\n`);
-            failure ??= new ExitError(message);
+            process.stderr.write(logrusError(`unable to delete ${name}`, (err as Error).message));
+            failure ??= new ExitError(`unable to delete ${name}: ${(err as Error).message}`);
             continue;
           }
           removed.push(name);

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { PurserError } from "../errors/errdefs.js";
 import { withSession } from "./context.js";
 import { parseGoDuration } from "./duration.js";
-import { ExitError, labelsCell, localRfc3339, parseLabelArgs, printJson, table } from "./output.js";
+import { ExitError, labelsCell, localRfc3339, parseLabelArgs, printJson, ownTable, table } from "./output.js";
 
 /**
  * `purser leases …`, as `ctr leases`: create, ls, rm; plus `resources`
@@ -83,7 +83,7 @@ export function registerLeaseCommands(program: Command): void {
       withSession(cmd, async (s) => {
         const { result } = await s.client.leases.resources(s.namespace, id, { minRv: s.minRv(s.namespace) });
         if (s.options.json) return printJson(result);
-        process.stdout.write(table(["TYPE", "ID"], result.map((r) => [r.type, r.id])));
+        process.stdout.write(table(["TYPE", "ID"], result.map((r) => [r.type, r.id]), ownTable));
       }),
     );
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { isPurserError } from "../errors/errdefs.js";
 import { withSession } from "./context.js";
-import { ExitError, labelsCell, parseLabelArgs, printJson, table } from "./output.js";
+import { ExitError, labelsCell, logrusError, parseLabelArgs, printJson, table } from "./output.js";
 
 /** `purser namespaces|ns create|ls|label|rm`, as `ctr namespaces`. */
 export function registerNamespaceCommands(program: Command): void {
@@ -59,8 +59,8 @@ export function registerNamespaceCommands(program: Command): void {
           } catch (err) {
             // As ctr: a namespace that is already gone is not an error.
             if (!isPurserError(err, "NotFound")) {
-              const e = new ExitError(`unable to delete ${name}: ${(err as Error).message}`);
-              failure ??= e;
+              process.stderr.write(logrusError(`unable to delete ${name}`, (err as Error).message));
+              failure ??= new ExitError(`unable to delete ${name}: ${(err as Error).message}`);
               continue;
             }
           }

@@ -22,6 +22,9 @@ export function table(header: readonly string[] | undefined, rows: readonly (rea
 }
 
 /** `k=v,k2=v2` sorted as ctr sorts the pairs, or `-` when there are none (ctr's LABELS of images and leases). */
+/** A table of purser's own (no ctr counterpart): aligned the same way, without trailing padding. */
+export const ownTable: TableLayout = { headerTerminated: false, rowsTerminated: false };
+
 export function labelsCell(labels: Readonly<Record<string, string>> | undefined, empty = "-"): string {
   const pairs = Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`);
   if (pairs.length === 0) return empty;
@@ -58,7 +61,17 @@ export function printJson(value: unknown): void {
  * second, and the values quoted as Go's %q quotes them.
  */
 export function logrusError(msg: string, err: string, now = new Date()): string {
-  return `time=${JSON.stringify(localRfc3339(now.toISOString()))} level=error msg=${JSON.stringify(msg)} error=${JSON.stringify(err)}\n`;
+  return logrusLine("error", msg, err, now);
+}
+
+/** `log.G(ctx).Warnf(msg)`, the same way. */
+export function logrusWarning(msg: string, now = new Date()): string {
+  return logrusLine("warning", msg, undefined, now);
+}
+
+function logrusLine(level: string, msg: string, err: string | undefined, now: Date): string {
+  const error = err === undefined ? "" : ` error=${JSON.stringify(err)}`;
+  return `time=${JSON.stringify(localRfc3339(now.toISOString()))} level=${level} msg=${JSON.stringify(msg)}${error}\n`;
 }
 
 /** Go's `t.Local().Format(time.RFC3339)`, as ctr prints times (a lease's creation, its log lines). */

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { withSession } from "./context.js";
-import { ExitError, printJson, table } from "./output.js";
+import { ExitError, printJson, ownTable, table } from "./output.js";
 
 /**
  * `purser tenants add|ls|rm` (docs/security.md): the admin issues a NATS
@@ -50,7 +50,7 @@ export function registerTenantCommands(program: Command): void {
         const { result } = await s.client.tenants.list();
         if (s.options.json) return printJson(result);
         if (opts.quiet) return void process.stdout.write(result.map((t) => `${t.name}\n`).join(""));
-        process.stdout.write(table(["NAME", "NAMESPACES", "INBOX PREFIX", "PUBLIC KEY", "CREATED"], result.map((t) => [t.name, t.namespaces.join(","), t.inboxPrefix, t.publicKey, t.created])));
+        process.stdout.write(table(["NAME", "NAMESPACES", "INBOX PREFIX", "PUBLIC KEY", "CREATED"], result.map((t) => [t.name, t.namespaces.join(","), t.inboxPrefix, t.publicKey, t.created]), ownTable));
       }),
     );
 
