@@ -101,6 +101,12 @@ describe("containers with snapshots", () => {
     assert.equal(any.type_url, "types.containerd.io/opencontainers/runtime-spec/1/Spec");
     assert.deepEqual(JSON.parse(Buffer.from(any.value).toString("utf8")), ctrSpec("/ctr/ctrlike"));
     assert.equal((await ok("containers", "info", "--spec", "ctrlike")).stdout, JSON.stringify(ctrSpec("/ctr/ctrlike"), null, 4) + "\n");
+    // `ctr events` printed this line (apart from time and namespace) for the same create.
+    const line = (await ok("events", `topic=="/containers/create"`)).stdout.split("\n").find((l) => l.includes('"id":"ctrlike"'));
+    assert.match(
+      line ?? "",
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} \+0000 UTC ctr \/containers\/create \{"id":"ctrlike","image":"docker\.io\/library\/anchor:1\.0","runtime":\{"name":"io\.containerd\.runc\.v2","options":\{"type_url":"containerd\.runc\.v1\.Options"\}\}\}$/,
+    );
     await ok("containers", "rm", "ctrlike");
   });
 

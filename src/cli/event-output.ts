@@ -16,7 +16,14 @@ export function eventAdaptor(e: StoredEvent): Adaptor {
 
 /** `TIME NAMESPACE TOPIC JSON`, with the time as Go prints a time.Time (as `ctr events` does). */
 export function eventLine(e: StoredEvent): string {
-  return `${goTime(e.time)} ${e.namespace} ${e.topic} ${JSON.stringify(containerdPayload(e.event))}`;
+  return `${goTime(e.time)} ${e.namespace} ${e.topic} ${JSON.stringify(containerdPayload(e.event), goBytes)}`;
+}
+
+/** Bytes as Go's encoding/json writes `[]byte` (base64); an Any's empty value omitted (gogo's `omitempty`). */
+function goBytes(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  if (raw instanceof Uint8Array) return key === "value" && raw.length === 0 ? undefined : Buffer.from(raw).toString("base64");
+  return value;
 }
 
 export function eventJson(e: StoredEvent) {
