@@ -1,5 +1,5 @@
 import type { LeaseResourceAdded, LeaseResourceRemoved, LeaseResource } from "../events/lease-events.js";
-import { eventSubject, ObjectKind } from "../events/subjects.js";
+import { subjectOfEvent } from "../events/event-subject.js";
 import { leaseAdditions, leaseRemovals, type ContextLease } from "../domain/lease-recording.js";
 import { getLease, leaseHolds } from "../projections/leases.js";
 import type { Append, CommandContext } from "./command.js";
@@ -42,7 +42,13 @@ export function releaseFromLease(ctx: CommandContext, resource: LeaseResource, o
   return leaseAppends(ctx, leaseRemovals(contextLease(ctx), resource), options);
 }
 
-/** Guards lease events: per-object on the lease's subject, or namespace-wide. */
+/**
+ * Guards lease events: per resource of the lease (its own subject: commands
+ * recording different resources in one lease never conflict), or
+ * namespace-wide. A lease deleted meanwhile is no conflict either: its
+ * projection drops what it held, and drops an addition it no longer exists
+ * for, which is what the delete would have done had it come second.
+ */
 export function leaseAppends(
   ctx: CommandContext,
   events: readonly (LeaseResourceAdded | LeaseResourceRemoved)[],
@@ -52,6 +58,6 @@ export function leaseAppends(
     event,
     expect: options.namespaceWide
       ? { lastSequence: ctx.appliedRv }
-      : objectExpectation(ctx, eventSubject(ctx.namespace, ObjectKind.Lease, event.data.id)),
+      : objectExpectation(ctx, subjectOfEvent(ctx.namespace, event)),
   }));
 }

@@ -1,6 +1,7 @@
 import { invalidArgument, notFound } from "../errors/errdefs.js";
 import type { LeaseCreated, LeaseRecord, LeaseResource } from "../events/lease-events.js";
-import { eventSubject, ObjectKind } from "../events/subjects.js";
+import { subjectOfEvent } from "../events/event-subject.js";
+import { eventSubject, leaseResourceObjectId, ObjectKind } from "../events/subjects.js";
 import { adaptRecord, mapField, nonEmpty, type Adaptor, type Filter } from "../filters/index.js";
 import { getLease, leaseHolds, listLeaseResources, listLeases } from "../projections/leases.js";
 import { quote } from "../validation/identifiers.js";
@@ -35,6 +36,10 @@ function leaseId(p: Payload, field = "id"): string {
   return id;
 }
 
+function resourceSubject(namespace: string, id: string, r: LeaseResource): string {
+  return eventSubject(namespace, ObjectKind.LeaseResource, leaseResourceObjectId(id, r.type, r.id));
+}
+
 function parseResource(p: Payload): LeaseResource {
   const r = nestedMap(p, "resource");
   const resource = { type: optionalString(r, "resource.type") ?? "", id: optionalString(r, "resource.id") ?? "" };
@@ -43,7 +48,6 @@ function parseResource(p: Payload): LeaseResource {
 }
 
 function decideOnViews<C extends LeaseCommand>(ctx: CommandContext, command: C) {
-  const subject = leaseSubject(ctx.namespace, command.id);
   const events = decideLease(
     command,
     {
@@ -52,9 +56,10 @@ function decideOnViews<C extends LeaseCommand>(ctx: CommandContext, command: C) 
     },
     ctx.now,
   );
-  // Every lease event lives on the lease's subject: changes to one lease are
-  // ordered by its own OCC and never conflict with the rest of the namespace.
-  return events.map((event) => ({ event, expect: objectExpectation(ctx, subject) }));
+  // A lease's own events live on its subject, each resource's hold on one of
+  // its own (docs/events.md): ordered by their own OCC, they never conflict
+  // with the rest of the namespace, nor one resource with another.
+  return events.map((event) => ({ event, expect: objectExpectation(ctx, subjectOfEvent(ctx.namespace, event)) }));
 }
 
 export const createLease: CommandDefinition<LeaseCommand & { type: "CreateLease" }, LeaseRecord> = {
@@ -98,7 +103,7 @@ export const addLeaseResource: CommandDefinition<LeaseCommand & { type: "AddLeas
   resource: "leases",
   verb: "add-resource",
   parse: (p) => ({ type: "AddLeaseResource", id: leaseId(p), resource: parseResource(p) }),
-  subject: (namespace, c) => leaseSubject(namespace, c.id),
+  subject: (namespace, c) => resourceSubject(namespace, c.id, c.resource),
   decide: (ctx, c) => ({ appends: decideOnViews(ctx, c), result: null }),
   replay: () => null,
 };
@@ -107,7 +112,7 @@ export const deleteLeaseResource: CommandDefinition<LeaseCommand & { type: "Dele
   resource: "leases",
   verb: "delete-resource",
   parse: (p) => ({ type: "DeleteLeaseResource", id: leaseId(p), resource: parseResource(p) }),
-  subject: (namespace, c) => leaseSubject(namespace, c.id),
+  subject: (namespace, c) => resourceSubject(namespace, c.id, c.resource),
   decide: (ctx, c) => ({ appends: decideOnViews(ctx, c), result: null }),
   replay: () => null,
 };

@@ -1,7 +1,7 @@
 import type { DomainEvent } from "./catalog.js";
 import { hostBlobSubject } from "./host-stream.js";
 import { snapshotObjectId } from "./snapshot-events.js";
-import { eventSubject, namespaceSubject, ObjectKind } from "./subjects.js";
+import { eventSubject, leaseResourceObjectId, namespaceSubject, ObjectKind } from "./subjects.js";
 
 /** The subject an event is appended to: its object's subject in the namespace's stream. */
 export function subjectOfEvent(namespace: string, event: DomainEvent): string {
@@ -13,7 +13,10 @@ export function subjectOfEvent(namespace: string, event: DomainEvent): string {
     case "LeaseCreated":
       return eventSubject(namespace, ObjectKind.Lease, event.data.lease.id);
     case "LeaseResourceAdded":
-    case "LeaseResourceRemoved":
+    case "LeaseResourceRemoved": {
+      const { id, resource } = event.data;
+      return eventSubject(namespace, ObjectKind.LeaseResource, leaseResourceObjectId(id, resource.type, resource.id));
+    }
     case "LeaseDeleted":
     case "LeaseExpired":
       return eventSubject(namespace, ObjectKind.Lease, event.data.id);

@@ -40,6 +40,8 @@ export const ObjectKind = {
   Ingest: "ingest",
   Snapshot: "snapshot",
   Lease: "lease",
+  /** One resource of one lease: its additions and removals (see {@link leaseResourceObjectId}). */
+  LeaseResource: "lease-resource",
   Blob: "blob",
 } as const;
 export type ObjectKind = (typeof ObjectKind)[keyof typeof ObjectKind];
@@ -56,6 +58,16 @@ export function idToken(id: string): string {
   const readable = encodeToken(id);
   if (readable.length > 0 && readable.length <= maxReadableToken) return readable;
   return "~" + createHash("sha256").update(id, "utf8").digest("hex").slice(0, 40);
+}
+
+/**
+ * The object a lease's hold on one resource is: adding and removing it are
+ * guarded against each other, not against the lease's other resources, so
+ * any number of commands can record what they create in one lease at once
+ * (a parallel pull into one lease). NUL separates the parts: no id holds one.
+ */
+export function leaseResourceObjectId(leaseId: string, type: string, id: string): string {
+  return `${leaseId}\u0000${type}\u0000${id}`;
 }
 
 export function eventSubject(namespace: string, kind: ObjectKind, id: string): string {
