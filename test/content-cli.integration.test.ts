@@ -6,7 +6,8 @@ import { humanDuration, humanSize } from "../src/cli/units.js";
 import { cliPath, runCli } from "./support/cli.js";
 import { tempDir } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
-import { eventually } from "./support/assertions.js";
+import { eventually, rejects } from "./support/assertions.js";
+import { writerKeepaliveMs } from "../src/protocol/defaults.js";
 
 const sha256 = (data: Uint8Array) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 const age = "(Less than a second|\\d+ seconds?)";
@@ -130,6 +131,44 @@ describe("purser content CLI, as ctr content prints it", () => {
     assert.equal(again.stderr, "");
     assert.equal(again.code, 0);
     assert.deepEqual((await runCliBytes(p.nats.url, ["-n", ns, "content", "get", sha256(data)], env())).stdout, data);
+  });
+
+  test("kill -9 during content ingest: the ref is free once the dead writer's heartbeats stop; the re-run says it waits, then resumes", async () => {
+    const data = Buffer.alloc(4 * 1024 * 1024, 9);
+    const ns = "killed";
+    const child = spawn(process.execPath, [cliPath, "--server", p.nats.url, "-n", ns, "content", "ingest", "victim"], {
+      env: { ...process.env, NATS_URL: "", PURSER_NAMESPACE: "", ...env() },
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on("close", (_code, signal) => r(signal)));
+    child.stdin.on("error", () => {});
+    child.stdin.write(data.subarray(0, 2 * 1024 * 1024));
+    try {
+      await eventually(() => p.client.content.status(ns, "victim").then((s) => s.result.offset > 0, () => false), "the ingest to hold bytes");
+      child.kill("SIGKILL"); // no handler runs: the lock is not released by the client
+      assert.equal(await exited, "SIGKILL");
+    } finally {
+      child.kill("SIGKILL");
+    }
+    const again = await runCliBytes(p.nats.url, ["-n", ns, "content", "ingest", "victim"], env(), data);
+    assert.equal(again.code, 0, again.stderr.toString());
+    // It met the dead writer's lock (the lock outlives the process by a few heartbeats) and said so.
+    assert.match(again.stderr.toString(), /^purser: waiting for ref "victim": ref victim locked for \S+ \(since [^)]+\): unavailable \(another writer has it; it is free when that writer ends, or seconds after it is gone\)\n$/);
+    assert.deepEqual((await runCliBytes(p.nats.url, ["-n", ns, "content", "get", sha256(data)], env())).stdout, data);
+  });
+
+  test("a live writer keeps its ref through idle time: its heartbeats renew the lock", async () => {
+    const w = await p.client.content.openWriter("idle", "held");
+    await w.write(Buffer.alloc(1024, 1));
+    await w.flush();
+    const opened = Date.now();
+    // Idle for longer than the lock timeout (three heartbeat periods) with no write.
+    await eventually(() => Date.now() - opened > 4 * writerKeepaliveMs, "idle past the lock timeout", 60_000);
+    await rejects(p.client.content.openWriter("idle", "held"), "Unavailable", /^ref held locked for /);
+    await w.close();
+    const next = await p.client.content.openWriter("idle", "held");
+    assert.equal(next.offset, 1024);
+    await next.abort();
   });
 
   test("ingest from stdin, ls (-q, filters), label, info, get, rm", async () => {

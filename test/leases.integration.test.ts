@@ -175,7 +175,11 @@ describe("leases against a real nats-server and LMDB", () => {
     const created = events[0]!.event;
     assert.ok(created.type === "LeaseCreated");
     assert.deepEqual(created.data.lease, { id: "l", labels: { a: "b" }, createdAt: "2026-03-04T05:06:07.890Z" });
-    assert.ok(events.every((e) => e.subject === events[0]!.subject), "one subject per lease");
+    // The lease's own events on its subject; the hold on one resource on that resource's (no conflict between resources).
+    const [lease, added, removed, deleted] = events.map((e) => e.subject);
+    assert.deepEqual([deleted, removed], [lease, added]);
+    assert.notEqual(added, lease);
+    assert.match(added!, /^purser\.ev\.lease-events\.lease-resource\./);
   });
 
   test("deleting a namespace drops its leases, each with an event (divergence 4), and their resources", async () => {
@@ -195,7 +199,7 @@ describe("leases against a real nats-server and LMDB", () => {
     assert.deepEqual((await c.leases.list(ns, [], { minRv: del.rv })).result, []);
   });
 
-  test("concurrent resource additions to one lease all land (per-lease OCC retries)", async () => {
+  test("concurrent resource additions to one lease all land (OCC per resource of the lease)", async () => {
     const ns = "concurrent";
     await c.leases.create(ns, { id: "l" });
     await Promise.all(Array.from({ length: 20 }, (_, i) => c.leases.addResource(ns, "l", { type: "ingests", id: `r${String(i).padStart(2, "0")}` })));

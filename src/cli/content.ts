@@ -140,6 +140,9 @@ export function registerContentCommands(program: Command): void {
               size: size || undefined,
               onProgress: progress.acknowledged,
               viaIngest: true,
+              // containerd's client waits for the lock silently; say why nothing happens.
+              onLockWait: (locked) =>
+                process.stderr.write(`purser: waiting for ref ${JSON.stringify(ref)}: ${locked} (another writer has it; it is free when that writer ends, or seconds after it is gone)\n`),
             })
             .catch(async (err: unknown) => {
               // As ctr's content.Copy over the remote writer (an already existing blob is not a failure there).

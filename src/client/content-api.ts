@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import { encode } from "@msgpack/msgpack";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { isPurserError } from "../errors/errdefs.js";
+import { writerKeepaliveMs } from "../protocol/defaults.js";
 import type { ContentRecord } from "../events/content-events.js";
 import { commandSubject } from "../protocol/subjects.js";
 import { RequestHeader } from "../protocol/request-headers.js";
@@ -60,6 +61,12 @@ export interface WriteOptions extends OpenOptions {
    * Writer does (`ctr content ingest`, then `content active` shows it).
    */
   viaIngest?: boolean;
+  /**
+   * While another writer holds the ref, wait for it (as containerd's
+   * `content.OpenWriter` does) instead of failing; called once, with the
+   * server's `ref … locked for …` text, when the wait begins.
+   */
+  onLockWait?: (locked: string) => void;
 }
 
 export interface CommitOptions {
@@ -230,7 +237,7 @@ export class ContentApi {
     if (ended) {
       const data = head.length === 1 ? head[0]! : Buffer.concat(head);
       try {
-        const reply = await this.put(namespace, ref, data, opts);
+        const reply = await this.whileLocked(opts, () => this.put(namespace, ref, data, opts));
         opts.onProgress?.({ ref, offset: data.length, total: opts.size ?? data.length });
         return { digest: reply.result.digest, size: reply.result.size, created: true, rv: reply.rv, info: reply.result };
       } catch (err) {
@@ -244,7 +251,7 @@ export class ContentApi {
 
     let writer: BlobWriter;
     try {
-      writer = await this.openWriter(namespace, ref, opts);
+      writer = await this.whileLocked(opts, () => this.openWriter(namespace, ref, opts));
     } catch (err) {
       const existing = existingDigest(err);
       if (existing) {
@@ -278,6 +285,21 @@ export class ContentApi {
       await writer.close().catch(() => {});
       await iterator.return?.().catch(() => {});
       throw err;
+    }
+  }
+
+  /** Runs `attempt` again while the ref is locked by another writer, if the caller asked to wait. */
+  private async whileLocked<T>(opts: WriteOptions, attempt: () => Promise<T>): Promise<T> {
+    let told = false;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!opts.onLockWait || !isPurserError(err, "Unavailable") || !/\blocked\b/.test(err.detail)) throw err;
+        if (!told) opts.onLockWait((err as Error).message);
+        told = true;
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   }
 
@@ -389,6 +411,22 @@ export class BlobWriter {
     this.transfer = transfer;
     this.sent = opened.offset;
     this.acked = opened.offset;
+    // The server frees the ref of a writer it has not heard from for a few
+    // periods: a killed client's lock goes within seconds, a live one's never
+    // (while it reads a slow source, or while its commit runs).
+    this.keepalive = setInterval(() => {
+      this.client
+        .requestRaw(commandSubject(this.namespace, "content", "keepalive"), encode({ ref: this.ref, session: this.session }), natsHeaders(), this.transfer.timeoutMs)
+        .catch(() => {}); // the next write or commit reports what is wrong
+    }, writerKeepaliveMs);
+    this.keepalive.unref();
+  }
+
+  private readonly keepalive: NodeJS.Timeout;
+
+  private finish(): void {
+    clearInterval(this.keepalive);
+    this.ended();
   }
 
   /** Bytes accepted so far: acknowledged plus in flight plus buffered. */
@@ -436,7 +474,7 @@ export class BlobWriter {
       { ref: this.ref, session: this.session, size: opts.size, expected: opts.expected, labels: opts.labels },
       { lease: this.opts.lease, timeoutMs: this.transfer.timeoutMs },
     );
-    this.ended();
+    this.finish();
     return reply;
   }
 
@@ -448,7 +486,7 @@ export class BlobWriter {
 
   /** Lets go of the ref now, without waiting for chunks in flight (an interrupted client). */
   async release(): Promise<void> {
-    this.ended();
+    this.finish();
     await this.client.requestRaw(
       commandSubject(this.namespace, "content", "close"),
       encode({ ref: this.ref, session: this.session }),
@@ -459,7 +497,7 @@ export class BlobWriter {
 
   /** Aborts the ingest: its bytes are removed. */
   async abort(): Promise<void> {
-    this.ended();
+    this.finish();
     await Promise.allSettled(this.window);
     await this.client.command(this.namespace, "content", "abort", { ref: this.ref }, { timeoutMs: this.transfer.timeoutMs });
   }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { CommandRunner, type Clock } from "../commands/command-runner.js";
+import { writerKeepaliveMs } from "../protocol/defaults.js";
 import { abortIngest, checkDigest, commitContent, startIngest } from "../commands/content-handlers.js";
 import { optionalInteger, requiredString, stringList, stringMap, type Payload } from "../commands/payload.js";
 import { inject, injectable } from "../di.js";
@@ -43,7 +44,7 @@ export interface ContentOptions {
 export const defaultContentOptions: ContentOptions = {
   sharingPolicy: SharingPolicy.Shared,
   fsync: false,
-  lockTimeoutMs: 60_000,
+  lockTimeoutMs: 3 * writerKeepaliveMs,
   idleWriterMs: 10 * 60_000,
   idleFileMs: 2_000,
   maxIngestsPerNamespace: 4096,
@@ -114,6 +115,7 @@ export class ContentService {
       endpoint("write", EndpointKind.Command, (ctx) => this.write(ctx)),
       endpoint("commit", EndpointKind.Command, (ctx, p) => this.commit(ctx, p)),
       endpoint("close", EndpointKind.Command, (ctx, p) => this.close(ctx, p)),
+      endpoint("keepalive", EndpointKind.Command, (ctx, p) => this.keepalive(ctx, p)),
       endpoint("abort", EndpointKind.Command, (ctx, p) => this.abort(ctx, p)),
       endpoint("status", EndpointKind.Query, (ctx, p) => this.status(ctx, p)),
       endpoint("statuses", EndpointKind.Query, (ctx, p) => this.statuses(ctx, p)),
@@ -351,6 +353,21 @@ export class ContentService {
         this.blobs.unpin(digest);
       }
     });
+  }
+
+  /**
+   * A writer's heartbeat (the client sends one every `writerKeepaliveMs`,
+   * src/protocol/defaults.ts): renews its lock, or takes it back if it is
+   * free. A writer that stops sending them (killed) frees the ref
+   * `lockTimeoutMs` after the last one, as containerd frees it when the
+   * write stream breaks.
+   */
+  private keepalive(ctx: RequestContext, p: Payload): Promise<EndpointReply> {
+    const ref = refOf(p);
+    const session = requiredString(p, "session");
+    const key = keyOf(ctx.namespace, ref);
+    this.ingests.locks.acquire(key, ref, session, this.nowMs());
+    return Promise.resolve({ rv: 0, result: null });
   }
 
   /** Lets go of the lock and the open file; the ingest and its bytes stay (containerd's writer Close). */

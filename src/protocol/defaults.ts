@@ -10,3 +10,11 @@ export const defaultNatsUrl = "nats://127.0.0.1:4222";
 
 /** The type URL containerd gives a marshalled OCI runtime spec (a container's `spec` is this Any, its value the spec's JSON). */
 export const runtimeSpecTypeUrl = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
+
+/**
+ * How often an open content writer tells the server it is alive (between and
+ * during its requests); the server frees a writer's ref lock after three such
+ * periods without a word (serve's default lock timeout), so the ref of a
+ * killed client is free again within seconds.
+ */
+export const writerKeepaliveMs = 2_000;
