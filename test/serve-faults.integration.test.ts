@@ -87,4 +87,18 @@ describe("purser serve heals its embedded nats-server", () => {
       await s.stop();
     }
   });
+
+  test("a stop that hangs (nats-server frozen: no answer, as on a full disk) is forced within serve's bound: nothing left running", async () => {
+    const s = await startServe();
+    const c = await PurserClient.connect({ servers: s.url, nkeyFile: s.adminSeed }, "admin");
+    await c.namespaces.create("frozen");
+    await c.close();
+    process.kill(s.natsPid, "SIGSTOP");
+    process.kill(s.pid, "SIGTERM");
+    const code = await s.exited;
+    assert.equal(code, 1, "a forced stop exits non-zero, for the service manager");
+    assert.ok(s.logs().some((l) => l.msg === "stop did not complete in time: forcing"), JSON.stringify(s.logs().slice(-5)));
+    await eventually(() => !alive(s.natsPid), "the frozen nats-server gone");
+    await s.stop(); // removes its directory
+  });
 });

@@ -9,7 +9,10 @@ import { EmbeddedAuth } from "../server/embedded-auth.js";
 import { defaultNatsConfig, startNatsServer, type RunningNatsServer } from "../server/nats-server.js";
 import { PurserServer } from "../server/purser-server.js";
 import { localContextPath, removeContextIf, writeContext, type NatsContext } from "./nats-context.js";
-import { positiveInteger, type ServeOptions } from "./serve.js";
+import { nonNegativeInteger, positiveInteger, type ServeOptions } from "./serve.js";
+
+/** How long a SIGTERM/SIGINT stop may take before serve forces it. */
+const stopBoundMs = 15_000;
 
 /**
  * `purser serve`'s body, loaded only by that command: the embedded
@@ -40,6 +43,16 @@ export async function runServe(
   const shutdown = async (signal: string) => {
     stoppingServe = true;
     log.info("stopping", { signal });
+    // A stop that hangs (a NATS that no longer answers: a full disk under its
+    // store) must not keep a service manager waiting: past the bound, the
+    // embedded nats-server is killed and serve exits non-zero.
+    setTimeout(() => {
+      log.error("stop did not complete in time: forcing", { boundMs: stopBoundMs });
+      if (nats) process.kill(nats.pid, "SIGKILL");
+      if (context) removeContextIf(context.path, context.context);
+      unlock();
+      process.exit(1);
+    }, stopBoundMs).unref();
     await server?.stop().catch((err) => log.error("stop failed", { err }));
     await cleanup();
     process.stdout.write("purser stopped\n");
@@ -97,7 +110,7 @@ export async function runServe(
       dataDir,
       log,
       eventStore: { replicas: Number(opts.replicas) || 1, maxNamespaces: positiveInteger("max-namespaces", opts.maxNamespaces) },
-      content: { sharingPolicy: opts.contentSharingPolicy, fsync: opts.contentFsync ?? false, maxIngestsPerNamespace: positiveInteger("content-max-ingests", opts.contentMaxIngests) },
+      content: { sharingPolicy: opts.contentSharingPolicy, fsync: opts.contentFsync ?? false, maxIngestsPerNamespace: positiveInteger("content-max-ingests", opts.contentMaxIngests), diskReserveBytes: nonNegativeInteger("disk-reserve", opts.diskReserve) },
       service: { replyPrefixes: opts.replyPrefix },
       gc,
       unpack,

@@ -18,6 +18,7 @@ export interface ServeOptions {
   gcManual?: boolean;
   replyPrefix: string[];
   contentMaxIngests: string;
+  diskReserve: string;
   maxNamespaces: string;
   unpackMaxLayerBytes: string;
   unpackMaxLayerEntries: string;
@@ -40,6 +41,7 @@ export function registerServeCommand(program: Command): void {
     .option("--content-sharing-policy <policy>", "shared (a blob on the host serves every namespace) or isolated", "shared")
     .option("--content-fsync", "fsync each blob before it is linked into the store")
     .option("--content-max-ingests <n>", "open ingests a namespace may have at once", "4096")
+    .option("--disk-reserve <bytes>", "free space under the data directory that blob, ingest and unpack writes leave to the event log and views (0: none)", String(64 * 1024 * 1024))
     .option("--max-namespaces <n>", "namespaces with a log (a stream each) the host may have", "4096")
     .option("--gc-pause-threshold <fraction>", "fraction of wall time the collector may take (containerd pause_threshold, clamped to [0, 0.5])", "0.02")
     .option("--gc-deletion-threshold <n>", "deletions that start a collection at once; 0: a deletion only guarantees the next scheduled one", "0")
@@ -90,6 +92,10 @@ export function positiveInteger(flag: string, value: string): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid --${flag} ${JSON.stringify(value)}: not a positive integer`);
   return n;
+}
+
+export function nonNegativeInteger(flag: string, value: string): number {
+  return value.trim() === "0" ? 0 : positiveInteger(flag, value);
 }
 
 /** The `--unpack-max-layer-…` flags (docs/unpack.md). */

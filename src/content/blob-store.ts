@@ -1,8 +1,8 @@
 import { withPath } from "../errors/disk-space.js";
 import { randomBytes } from "node:crypto";
-import { constants, promises as fs } from "node:fs";
+import { constants, promises as fs, statfsSync } from "node:fs";
 import { join } from "node:path";
-import { notFound } from "../errors/errdefs.js";
+import { notFound, resourceExhausted } from "../errors/errdefs.js";
 import { inject, injectable } from "../di.js";
 import { Tokens } from "../tokens.js";
 
@@ -48,11 +48,35 @@ export class BlobStore {
   private readonly cleanups = new Set<Promise<void>>();
 
   constructor(
-    @inject(Tokens.DataDir) dataDir: string,
-    @inject(Tokens.ContentOptions) private readonly options: { fsync: boolean },
+    @inject(Tokens.DataDir) private readonly dataDir: string,
+    @inject(Tokens.ContentOptions) private readonly options: { fsync: boolean; diskReserveBytes: number },
   ) {
     this.blobsRoot = join(dataDir, "blobs");
     this.ingestRoot = join(dataDir, "ingest");
+  }
+
+  /**
+   * Refuses to write `bytes` more under the data directory when that would
+   * leave less than the reserve free (`serve --disk-reserve`): the space is
+   * kept for what must never fail for want of it, the event log (the
+   * embedded NATS store lives there too) and the views. ResourceExhausted,
+   * naming the path and the space; writes pass again once space is freed
+   * (a collection, an abort), with no restart.
+   */
+  ensureRoom(bytes: number, path: string): void {
+    if (this.options.diskReserveBytes <= 0) return;
+    let free: number;
+    try {
+      const st = statfsSync(this.dataDir);
+      free = st.bavail * st.bsize;
+    } catch {
+      return; // cannot tell: the write itself will say
+    }
+    if (free - bytes < this.options.diskReserveBytes) {
+      throw resourceExhausted(
+        `no space left on device writing ${path}: ${free} bytes free, ${this.options.diskReserveBytes} kept for the event log and views (serve --disk-reserve)`,
+      );
+    }
   }
 
   async init(): Promise<void> {

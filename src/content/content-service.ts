@@ -39,12 +39,15 @@ export interface ContentOptions {
   idleFileMs: number;
   /** Open ingests a namespace may have at once: `serve --content-max-ingests`. */
   maxIngestsPerNamespace: number;
+  /** Free space under the data directory that blob, ingest and unpack writes leave for the log and views: `serve --disk-reserve`. */
+  diskReserveBytes: number;
 }
 
 export const defaultContentOptions: ContentOptions = {
   sharingPolicy: SharingPolicy.Shared,
   fsync: false,
   lockTimeoutMs: 3 * writerKeepaliveMs,
+  diskReserveBytes: 64 * 1024 * 1024,
   idleWriterMs: 10 * 60_000,
   idleFileMs: 2_000,
   maxIngestsPerNamespace: 4096,
@@ -179,6 +182,7 @@ export class ContentService {
         // (again on an OCC retry: then they are there already).
         const place = async () => {
           if (pinned) return;
+          this.blobs.ensureRoom(data.length, this.blobs.blobPath(digest));
           this.blobs.pin((pinned = digest));
           await this.blobs.putBytes(digest, data, blobHolders(this.runtime.views, digest).length > 0);
         };
@@ -279,6 +283,7 @@ export class ContentService {
       const wasShared = w.shared;
       if (offset === 0 && w.offset > 0) await w.truncate(now);
       if (data.length > 0) {
+        this.blobs.ensureRoom(data.length + (w.shared ? w.record.total : 0), w.dataPath);
         if (w.shared) await w.unshare(this.blobs.blobPath(w.record.expected), now);
         await w.write(data, now);
       }

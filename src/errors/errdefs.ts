@@ -85,6 +85,7 @@ export const unavailable = (detail: string) => new PurserError(ErrorKind.Unavail
 export const notImplemented = (detail: string) => new PurserError(ErrorKind.NotImplemented, detail);
 export const outOfRange = (detail: string) => new PurserError(ErrorKind.OutOfRange, detail);
 export const permissionDenied = (detail: string) => new PurserError(ErrorKind.PermissionDenied, detail);
+export const resourceExhausted = (detail: string) => new PurserError(ErrorKind.ResourceExhausted, detail);
 export const unknownError = (detail: string) => new PurserError(ErrorKind.Unknown, detail);
 
 export function isPurserError(err: unknown, kind?: ErrorKind): err is PurserError {

@@ -1,4 +1,4 @@
-import { failedPrecondition, unavailable } from "../errors/errdefs.js";
+import { failedPrecondition, resourceExhausted, unavailable } from "../errors/errdefs.js";
 import { randomUUID } from "node:crypto";
 import {
   StorageType,
@@ -13,7 +13,7 @@ import { Tokens } from "../tokens.js";
 import type { DomainEvent } from "./catalog.js";
 import { encodeEventBody, eventHeaders, type EventContext } from "./envelope.js";
 import { namespaceOfStream, streamName, streamPrefix, streamSubjects } from "./subjects.js";
-import { isJetStreamApiError, isJetStreamNotEnabled, JetStreamApiCode } from "./jetstream-errors.js";
+import { isJetStreamApiError, isJetStreamNotEnabled, isJetStreamOutOfSpace, JetStreamApiCode } from "./jetstream-errors.js";
 
 /** The optimistic-concurrency expectation of one append. */
 export type Expectation =
@@ -242,6 +242,8 @@ export class EventStore {
             m ? Number(m[1]) : -1,
           );
         }
+        // The log itself has no room: say so in containerd's class, the store's words included.
+        if (isJetStreamOutOfSpace(err)) throw resourceExhausted(`the event log of namespace ${JSON.stringify(namespace)} has no room: ${err.message}`);
         // No responders: the stream vanished (deleted by an operator) since we cached it.
         if (isJetStreamNotEnabled(err) && attempt === 0) {
           this.knownStreams.delete(streamName(namespace));

@@ -12,7 +12,22 @@ export const JetStreamApiCode = {
   StreamNameExists: 10058,
   /** `Nats-Expected-Last-Msg-Id` did not match: the actual sequence is not reported. */
   StreamWrongLastMsgId: 10070,
+  /** nats-server `JSInsufficientResourcesErr`: the server's JetStream limits are reached. */
+  InsufficientResources: 10023,
+  /** nats-server `JSStorageResourcesExceededErr`: the store's budget (`max_file_store`) is used up. */
+  StorageResourcesExceeded: 10047,
+  /** nats-server `JSStreamStoreFailedF`: the store's own write failed (a full disk). */
+  StreamStoreFailed: 10077,
 } as const;
+
+/** JetStream refused an append for want of room: its limits, its budget, or the disk under it. */
+export function isJetStreamOutOfSpace(err: unknown): err is JetStreamApiError {
+  return (
+    isJetStreamApiError(err, JetStreamApiCode.InsufficientResources) ||
+    isJetStreamApiError(err, JetStreamApiCode.StorageResourcesExceeded) ||
+    (isJetStreamApiError(err, JetStreamApiCode.StreamStoreFailed) && /no space|quota/i.test(err.message))
+  );
+}
 
 /** A JetStream API refusal with this `err_code`. */
 export function isJetStreamApiError(err: unknown, code: number): err is JetStreamApiError {

@@ -284,6 +284,8 @@ class UnpackRun {
     }
     let applied: LayerResult;
     try {
+      // At least the compressed size will land in the tree: refuse before the log's reserve is touched.
+      this.d.blobs.ensureRoom(layer.size, dir);
       this.d.blobs.pin(layer.digest);
       try {
         applied = await this.d.applier.apply({

@@ -27,8 +27,8 @@ export interface ServedPurser {
   env: Record<string, string>;
   /** serve's JSON log lines so far. */
   logs(): Array<Record<string, unknown>>;
-  /** Resolves when serve has exited. */
-  exited: Promise<void>;
+  /** Resolves with serve's exit code when it has exited. */
+  exited: Promise<number | null>;
   /** SIGTERM, wait, and remove the directory (unless `keep`). */
   stop(opts?: { keep?: boolean }): Promise<void>;
 }
@@ -36,7 +36,7 @@ export interface ServedPurser {
 /** A `purser` process started with `args` (serve and its flags), resolved on its ready line. */
 export interface ServeProcess {
   child: ChildProcess;
-  exited: Promise<void>;
+  exited: Promise<number | null>;
   /** Its stderr so far, line by line (serve logs JSON lines there). */
   lines: string[];
   /** What it printed so far, stdout then stderr. */
@@ -47,7 +47,7 @@ export interface ServeProcess {
 
 export async function spawnServe(args: readonly string[], env: Record<string, string>): Promise<ServeProcess> {
   const child: ChildProcess = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   const lines: string[] = [];
   let stdout = "";
   let buffered = "";
