@@ -45,7 +45,18 @@ interface StreamFeed {
   done: Promise<void>;
   /** A gap in the delivered sequences already retried once from the checkpoint: accepted the second time (messages removed by hand). */
   acceptedGapAt?: number;
+  /** Watches a feed someone waits on: one that makes no progress is restarted (see {@link ProjectionRuntime.watchStall}). */
+  stallTimer?: NodeJS.Timeout;
 }
+
+/**
+ * A feed that someone waits on and that applied nothing for this long is
+ * restarted from its checkpoint. On a cluster whose node holding the stream
+ * leader died, nats.js's consumer waited without end (the client stayed
+ * connected to another node, so no reconnect told it): the views stopped
+ * while commands went on (issue 12).
+ */
+const stallRestartMs = 1000;
 
 /** The consumer delivered a sequence past the next one: start again from the checkpoint rather than skip. */
 class DeliveryGapError extends Error {
@@ -216,7 +227,27 @@ export class ProjectionRuntime {
         reject(unavailable(`views of namespace ${JSON.stringify(namespace)} have not reached rv ${seq} after ${timeoutMs}ms (at ${feed.applied})`));
       }, timeoutMs);
       feed.waiters.push(waiter);
+      this.watchStall(feed);
     });
+  }
+
+  /** While `feed` has waiters, restart its consumer whenever a period passes with no progress. */
+  private watchStall(feed: StreamFeed): void {
+    if (feed.stallTimer) return;
+    let seen = feed.applied;
+    feed.stallTimer = setInterval(() => {
+      if (feed.waiters.length === 0 || feed.stopped || !this.running) {
+        clearInterval(feed.stallTimer);
+        feed.stallTimer = undefined;
+        return;
+      }
+      if (feed.applied === seen && feed.messages) {
+        this.log.warn("views' consumer made no progress while awaited: restarting it from the checkpoint", { stream: feed.stream, applied: feed.applied });
+        feed.messages.stop();
+      }
+      seen = feed.applied;
+    }, stallRestartMs);
+    feed.stallTimer.unref();
   }
 
   /** Waits until every namespace stream is applied up to its last sequence at the time of the call. */
@@ -236,6 +267,12 @@ export class ProjectionRuntime {
         });
         const messages = await consumer.consume({ max_messages: this.options.maxInFlight });
         feed.messages = messages;
+        // Missed heartbeats (the node holding the stream or the consumer is gone): start again at once.
+        void (async () => {
+          for await (const s of messages.status()) {
+            if (s.type === "heartbeats_missed" && s.count >= 2) messages.stop();
+          }
+        })().catch(() => {});
         if (feed.stopped) messages.stop();
         let batch: JsMsg[] = [];
         let scheduled = false;

@@ -1,0 +1,155 @@
+/**
+ * Node loss on a 3-node NATS cluster (issue 12): purser (R3 streams) keeps
+ * answering when any node dies — the namespace stream's leader, or the node
+ * its views' consumer sits on — and again after the node comes back. Every
+ * acknowledged write survives, none is applied twice, and the views equal a
+ * fresh replay of the log. The time from each kill until a command and a
+ * read-your-write query succeed again is printed (a measurement, not a bound).
+ */
+import assert from "node:assert/strict";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test, type TestContext } from "node:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { PurserClient } from "../src/client/purser-client.js";
+import { streamName } from "../src/events/subjects.js";
+import { JsonLogger, silentLogger } from "../src/observability/logger.js";
+import { connectNats } from "../src/protocol/connection.js";
+import { freePort, startNatsServer, type RunningNatsServer } from "../src/server/nats-server.js";
+import { PurserServer } from "../src/server/purser-server.js";
+import { eventually } from "./support/assertions.js";
+import { tempDir } from "./support/nats.js";
+
+interface Node {
+  name: string;
+  port: number;
+  conf: string;
+  store: string;
+  server?: RunningNatsServer;
+}
+
+describe("a 3-node cluster loses a node", () => {
+  const dir = tempDir("purser-cluster-faults-");
+  const nodes: Node[] = [];
+  let purser: PurserServer;
+  let client: PurserClient;
+  const ns = "survivor";
+  const acked = new Set<string>();
+  let lastRv = 0;
+
+  const start = async (n: Node) => {
+    n.server = await startNatsServer({ storeDir: n.store, storeDirInConfig: true, port: n.port, configFile: n.conf, dieWithParent: true });
+  };
+  const url = (n: Node) => `nats://127.0.0.1:${n.port}`;
+
+  before(async () => {
+    const ports = await Promise.all([0, 1, 2].map(() => freePort()));
+    const routes = await Promise.all([0, 1, 2].map(() => freePort()));
+    for (const i of [0, 1, 2]) {
+      const nodeDir = join(dir.path, `n${i}`);
+      mkdirSync(nodeDir);
+      const n: Node = { name: `n${i}`, port: ports[i]!, conf: join(nodeDir, "nats.conf"), store: join(nodeDir, "store") };
+      writeFileSync(
+        n.conf,
+        `server_name: n${i}\nmax_payload: 1MB\njetstream { store_dir: ${JSON.stringify(n.store)} }\n` +
+          `cluster { name: faults, listen: "127.0.0.1:${routes[i]}", routes: ${JSON.stringify(routes.map((r) => `nats://127.0.0.1:${r}`))} }\n`,
+      );
+      nodes.push(n);
+    }
+    await Promise.all(nodes.map(start));
+    const nc = await connectNats({ servers: nodes.map(url).join(",") }, {});
+    await eventually(() => jetstreamManager(nc).then((j) => j.getAccountInfo()).then(() => true, () => false), "the cluster's JetStream to answer", 60_000);
+    await nc.close();
+    // The service and the client each know every node (as a deployment would).
+    // PURSER_TEST_LOG=FILE: the service's log lines go there (what it did about the faults).
+    const log = process.env.PURSER_TEST_LOG ? new JsonLogger("info", {}, (l) => appendFileSync(process.env.PURSER_TEST_LOG!, l + "\n")) : silentLogger;
+    purser = await PurserServer.start({ natsUrl: nodes.map(url).join(","), dataDir: join(dir.path, "data"), log, gc: { automatic: false }, eventStore: { replicas: 3 } });
+    client = await PurserClient.connect(nodes.map(url).join(","), "faults");
+    await write("first");
+  });
+  after(async () => {
+    await client?.close();
+    await purser?.stop();
+    await Promise.all(nodes.map((n) => n.server?.stop()));
+    dir.remove();
+  });
+
+  async function write(id: string): Promise<number> {
+    const r = await client.leases.create(ns, { id });
+    acked.add(id);
+    lastRv = Math.max(lastRv, r.rv);
+    return r.rv;
+  }
+
+  /** Writes until a write and a read of it succeed; the time from `since` until then. */
+  async function serviceBack(since: number, tag: string): Promise<number> {
+    let i = 0;
+    let last = "";
+    for (;;) {
+      const id = `${tag.replace(/\W+/g, "-")}-${i++}`;
+      try {
+        const rv = await write(id);
+        const { result } = await client.leases.list(ns, [`id==${id}`], { minRv: rv });
+        if (result.length === 1) return Date.now() - since;
+      } catch (err) {
+        // the request in flight during the fault: not acknowledged, so not counted
+        last = (err as Error).message;
+      }
+      if (Date.now() - since > 180_000) assert.fail(`${tag}: the service did not come back in 180 s; last error: ${last}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async function leaderOf(): Promise<string> {
+    const nc = await connectNats({ servers: nodes.map(url).join(",") }, {});
+    try {
+      const info = await (await jetstreamManager(nc)).streams.info(streamName(ns));
+      return info.cluster?.leader ?? "";
+    } finally {
+      await nc.close();
+    }
+  }
+
+  async function consumerNode(): Promise<string> {
+    const nc = await connectNats({ servers: nodes.map(url).join(",") }, {});
+    try {
+      const jsm = await jetstreamManager(nc);
+      for await (const c of jsm.consumers.list(streamName(ns))) return c.cluster?.leader ?? "";
+      return "";
+    } finally {
+      await nc.close();
+    }
+  }
+
+  async function killAndReturn(t: TestContext, victim: Node, what: string): Promise<void> {
+    const killedAt = Date.now();
+    process.kill(victim.server!.pid, "SIGKILL");
+    await eventually(async () => (await victim.server!.stop().then(() => true)), "the node gone");
+    const down = await serviceBack(killedAt, `${what}-down`);
+    const restartedAt = Date.now();
+    await start(victim);
+    const up = await serviceBack(restartedAt, `${what}-up`);
+    t.diagnostic(`${what} (${victim.name}): service back ${down} ms after the kill, ${up} ms after the node's restart`);
+  }
+
+  test("kill -9 of the stream leader's node, then of the node the views' consumer is on: nothing acknowledged lost, views equal a replay", async (t) => {
+    const leader = await leaderOf();
+    const leaderNode = nodes.find((n) => n.name === leader);
+    assert.ok(leaderNode, `a stream leader (${leader})`);
+    await killAndReturn(t, leaderNode, "stream leader");
+
+    const holder = await consumerNode();
+    const holderNode = nodes.find((n) => n.name === holder) ?? nodes.find((n) => n.name !== leader)!;
+    await killAndReturn(t, holderNode, "views' consumer");
+
+    // Every acknowledged write is in the views, exactly once.
+    const listed = (await client.leases.list(ns, [], { minRv: lastRv })).result.map((l) => l.id);
+    assert.equal(new Set(listed).size, listed.length, "no lease twice");
+    assert.deepEqual([...acked].filter((id) => !listed.includes(id)), []);
+    // The views equal what a fresh replay of the log gives.
+    const replayed = await purser.rebuild();
+    assert.ok(replayed.events >= acked.size);
+    const after = (await client.leases.list(ns, [], { minRv: lastRv })).result.map((l) => l.id);
+    assert.deepEqual(after.sort(), listed.sort());
+  });
+});
