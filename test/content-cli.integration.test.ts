@@ -107,7 +107,7 @@ describe("purser content CLI, as ctr content prints it", () => {
     await p.stop();
   });
 
-  test("Ctrl-C during content ingest releases the ref: the same command run again resumes at once", async () => {
+  test("Ctrl-C during content ingest releases the ref: the same command run again resumes at once", async (t) => {
     const data = Buffer.alloc(4 * 1024 * 1024, 7);
     const ns = "ctrlc"; // its own namespace: the other tests list "default"
     const child = spawn(process.execPath, [cliPath, "--server", p.nats.url, "-n", ns, "content", "ingest", "interrupted"], {
@@ -127,13 +127,15 @@ describe("purser content CLI, as ctr content prints it", () => {
     } finally {
       child.kill("SIGKILL");
     }
+    const rerunAt = Date.now();
     const again = await runCliBytes(p.nats.url, ["-n", ns, "content", "ingest", "interrupted"], env(), data);
+    t.diagnostic(`re-run after Ctrl-C: done in ${Date.now() - rerunAt} ms`);
     assert.equal(again.stderr, "");
     assert.equal(again.code, 0);
     assert.deepEqual((await runCliBytes(p.nats.url, ["-n", ns, "content", "get", sha256(data)], env())).stdout, data);
   });
 
-  test("kill -9 during content ingest: the ref is free once the dead writer's heartbeats stop; the re-run says it waits, then resumes", async () => {
+  test("kill -9 during content ingest: the ref is free once the dead writer's heartbeats stop; the re-run says it waits, then resumes", async (t) => {
     const data = Buffer.alloc(4 * 1024 * 1024, 9);
     const ns = "killed";
     const child = spawn(process.execPath, [cliPath, "--server", p.nats.url, "-n", ns, "content", "ingest", "victim"], {
@@ -150,7 +152,9 @@ describe("purser content CLI, as ctr content prints it", () => {
     } finally {
       child.kill("SIGKILL");
     }
+    const rerunAt = Date.now();
     const again = await runCliBytes(p.nats.url, ["-n", ns, "content", "ingest", "victim"], env(), data);
+    t.diagnostic(`re-run after kill -9: done in ${Date.now() - rerunAt} ms (waiting for the dead writer's lock included)`);
     assert.equal(again.code, 0, again.stderr.toString());
     // It met the dead writer's lock (the lock outlives the process by a few heartbeats) and said so.
     assert.match(again.stderr.toString(), /^purser: waiting for ref "victim": ref victim locked for \S+ \(since [^)]+\): unavailable \(another writer has it; it is free when that writer ends, or seconds after it is gone\)\n$/);

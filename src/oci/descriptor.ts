@@ -1,3 +1,4 @@
+import type { ImageRuntimeConfig } from "../domain/container-spec.js";
 import { invalidArgument } from "../errors/errdefs.js";
 import { digestError } from "../validation/digest.js";
 import { isIndexType, isManifestType } from "./media-types.js";
@@ -49,15 +50,8 @@ export interface ImageConfig {
   architecture?: string;
   variant?: string;
   rootfs?: { type?: string; diff_ids?: string[] };
-  config?: {
-    User?: string;
-    Env?: string[];
-    Entrypoint?: string[];
-    Cmd?: string[];
-    WorkingDir?: string;
-    Labels?: Record<string, string>;
-    StopSignal?: string;
-  };
+  /** What a container is made from (`ocispec.ImageConfig`). */
+  config?: ImageRuntimeConfig;
 }
 
 /** The annotation containerd names images with (`images.AnnotationImageName`). */
@@ -178,8 +172,8 @@ export function parseConfig(bytes: Uint8Array, what: string): ImageConfig {
  * `ocispec.ImageConfig` as Go's json.Unmarshal reads it: a field of the wrong
  * type is an error (as Go's), null is absent.
  */
-function runtimeConfig(doc: Record<string, unknown>, what: string): NonNullable<ImageConfig["config"]> {
-  const out: NonNullable<ImageConfig["config"]> = {};
+function runtimeConfig(doc: Record<string, unknown>, what: string): ImageRuntimeConfig {
+  const out: ImageRuntimeConfig = {};
   const str = (k: "User" | "WorkingDir" | "StopSignal") => {
     const v = doc[k];
     if (v === undefined || v === null) return;
