@@ -55,12 +55,54 @@ export class PurserClient {
   constructor(
     readonly nc: NatsConnection,
     readonly actor: string = defaultActor(),
-  ) {}
+  ) {
+    this.watchConnection();
+  }
+
+  /**
+   * Commands and queries survive a lost connection (nats-server restarted, a
+   * cluster node gone): one sent while disconnected waits for the reconnect,
+   * one in flight when the connection drops is sent again once it is back —
+   * the same bytes, so a command keeps its id and is applied once (the
+   * server's idempotency). Without this, nats.js kept such a request until
+   * its timeout (10 s) even though NATS was back within a second.
+   */
+  private connected = true;
+  private readonly inFlight = new Set<() => void>();
+  private reconnectWaiters: Array<() => void> = [];
+
+  private watchConnection(): void {
+    void (async () => {
+      for await (const s of this.nc.status()) {
+        if (s.type === "disconnect") {
+          this.connected = false;
+          for (const lost of this.inFlight) lost();
+          this.inFlight.clear();
+        } else if (s.type === "reconnect") {
+          this.connected = true;
+          const waiters = this.reconnectWaiters;
+          this.reconnectWaiters = [];
+          for (const w of waiters) w();
+        }
+      }
+    })().catch(() => {});
+  }
+
+  private untilReconnected(deadline: number): Promise<boolean> {
+    if (this.connected) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+      this.reconnectWaiters.push(() => (clearTimeout(timer), resolve(true)));
+    });
+  }
 
   /** Connects to NATS as `target` says: a URL (user info allowed) or full settings with credentials (docs/security.md). */
   static async connect(target: string | ConnectionSettings = defaultNatsUrl, actor?: string): Promise<PurserClient> {
     const settings = typeof target === "string" ? { servers: target } : target;
-    const nc = await connectNats(settings, { name: "purser-client", noAsyncTraces: true });
+    // A client outlives NATS restarts and node losses: it reconnects without a
+    // limit, every 250 ms (nats.js's default is 10 tries 2 s apart: a client
+    // stalled up to 2 s after NATS was back, and gave up after 20 s).
+    const nc = await connectNats(settings, { name: "purser-client", noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     const client = new PurserClient(nc, actor);
     if (settings.inboxPrefix) client.inboxPrefix = settings.inboxPrefix;
     return client;
@@ -128,8 +170,8 @@ export class PurserClient {
   }
 
   /** Sends raw bytes to a subject (tests use it to send malformed payloads). */
-  async requestRaw<R>(subject: string, data: Uint8Array, h: MsgHdrs = natsHeaders(), timeoutMs = 10_000): Promise<Reply<R>> {
-    const msg = await this.requestMsg(subject, data, h, timeoutMs);
+  async requestRaw<R>(subject: string, data: Uint8Array, h: MsgHdrs = natsHeaders(), timeoutMs = 10_000, resendOnLoss = false): Promise<Reply<R>> {
+    const msg = await this.requestMsg(subject, data, h, timeoutMs, resendOnLoss);
     return decode(msg.data) as Reply<R>;
   }
 
@@ -137,10 +179,10 @@ export class PurserClient {
    * Sends raw bytes and returns the reply message itself, errors already
    * turned into {@link PurserError} (the content data plane reads raw bytes).
    */
-  async requestMsg(subject: string, data: Uint8Array, h: MsgHdrs = natsHeaders(), timeoutMs = 10_000): Promise<Msg> {
+  async requestMsg(subject: string, data: Uint8Array, h: MsgHdrs = natsHeaders(), timeoutMs = 10_000, resendOnLoss = false): Promise<Msg> {
     let msg;
     try {
-      msg = await this.nc.request(subject, data, { headers: h, timeout: timeoutMs });
+      msg = resendOnLoss ? await this.resending(subject, data, h, timeoutMs) : await this.nc.request(subject, data, { headers: h, timeout: timeoutMs });
     } catch (err) {
       if (isNoResponders(err)) throw unavailable(`no purser service is answering on ${subject}`);
       if (isTimeout(err)) throw unavailable(`request ${subject} timed out after ${timeoutMs}ms`);
@@ -153,7 +195,27 @@ export class PurserClient {
   }
 
   private request<R>(subject: string, payload: object, h: MsgHdrs, timeoutMs = 10_000): Promise<Reply<R>> {
-    return this.requestRaw<R>(subject, encodeWireMsgpack(payload), h, timeoutMs);
+    return this.requestRaw<R>(subject, encodeWireMsgpack(payload), h, timeoutMs, true);
+  }
+
+  /** A request that waits out a lost connection and is sent again when it is back, within `timeoutMs` in all. */
+  private async resending(subject: string, data: Uint8Array, h: MsgHdrs, timeoutMs: number): Promise<Msg> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!(await this.untilReconnected(deadline))) throw unavailable(`request ${subject} timed out after ${timeoutMs}ms: no connection to NATS`);
+      let lost!: () => void;
+      const dropped = new Promise<"lost">((resolve) => (lost = () => resolve("lost")));
+      this.inFlight.add(lost);
+      try {
+        const sent = this.nc.request(subject, data, { headers: h, timeout: Math.max(1, deadline - Date.now()) });
+        sent.catch(() => {}); // abandoned when the connection drops first
+        const first = await Promise.race([sent, dropped]);
+        if (first !== "lost") return first;
+      } finally {
+        this.inFlight.delete(lost);
+      }
+      if (Date.now() >= deadline) throw unavailable(`request ${subject} timed out after ${timeoutMs}ms: the connection to NATS was lost`);
+    }
   }
 }
 

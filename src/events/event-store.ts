@@ -13,6 +13,7 @@ import { Tokens } from "../tokens.js";
 import type { DomainEvent } from "./catalog.js";
 import { encodeEventBody, eventHeaders, type EventContext } from "./envelope.js";
 import { namespaceOfStream, streamName, streamPrefix, streamSubjects } from "./subjects.js";
+import { isTimeout } from "../protocol/transport-errors.js";
 import { isJetStreamApiError, isJetStreamNotEnabled, isJetStreamOutOfSpace, JetStreamApiCode } from "./jetstream-errors.js";
 
 /** The optimistic-concurrency expectation of one append. */
@@ -227,9 +228,10 @@ export class EventStore {
           : {};
     const body = encodeEventBody(pending.event);
     const headers = eventHeaders(pending.event, namespace, context);
+    const deadline = Date.now() + appendRetryMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const ack = await this.js.publish(pending.subject, body, { msgID: pending.msgId, expect, headers });
+        const ack = await this.js.publish(pending.subject, body, { msgID: pending.msgId, expect, headers, timeout: appendAttemptMs });
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
         // Wrong last sequence, or wrong last msg id (then the actual sequence is unknown: -1).
@@ -250,11 +252,24 @@ export class EventStore {
           await this.ensureStream(namespace);
           continue;
         }
+        // No ack in time, or no leader to answer: the stream's leader is being
+        // elected again (its node died). The same message again is safe — its
+        // msg id makes JetStream answer a duplicate if the first one landed —
+        // and lands as soon as a new leader is there.
+        if ((isTimeout(err) || isJetStreamNotEnabled(err)) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, Math.min(250 * (attempt + 1), 1000)));
+          continue;
+        }
         throw err;
       }
     }
   }
 }
+
+/** One publish waits this long for its ack… */
+const appendAttemptMs = 2_000;
+/** …and an append is retried for this long (within a client's 10 s request timeout). */
+const appendRetryMs = 7_000;
 
 export function newEventContext(causationId: string, correlationId: string, actor: string): EventContext {
   return { eventId: randomUUID(), causationId, correlationId, actor };
