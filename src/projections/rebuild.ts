@@ -32,11 +32,18 @@ export async function replayIntoFreshViews(
     events += batch.length;
     onProgress({ events: Math.min(events, total), total });
   });
+  let failure: unknown;
   try {
     await runtime.start();
     await runtime.catchUp(10 * 60_000);
-  } finally {
-    await runtime.stop();
+  } catch (err) {
+    failure = err;
+  }
+  await runtime.stop();
+  if (failure !== undefined) {
+    // Closed, so that the caller can remove the partial environment.
+    await views.close();
+    throw failure;
   }
   onProgress({ events: total, total });
   return views;

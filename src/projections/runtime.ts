@@ -1,4 +1,5 @@
 import { isJetStreamApiError, JetStreamApiCode } from "../events/jetstream-errors.js";
+import { Limiter } from "../concurrency/limiter.js";
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/nats-core";
 import { inject, injectable } from "../di.js";
@@ -57,6 +58,9 @@ interface StreamFeed {
  * while commands went on (issue 12).
  */
 const stallRestartMs = 1000;
+
+/** Consumer creations in flight at once, for every runtime of the process (the live one and a rebuild's). */
+const consumerCreations = new Limiter(16);
 
 /** The consumer delivered a sequence past the next one: start again from the checkpoint rather than skip. */
 class DeliveryGapError extends Error {
@@ -261,11 +265,15 @@ export class ProjectionRuntime {
     let backoffMs = 100;
     while (!feed.stopped && this.running) {
       try {
-        const consumer = await this.store.js.consumers.get(feed.stream, {
-          deliver_policy: DeliverPolicy.StartSequence,
-          opt_start_seq: feed.applied + 1,
+        // At most a few consumer creations at once: on a host with a thousand
+        // namespaces, all at once timed out in JetStream's API (issue 15).
+        const messages = await consumerCreations.run(async () => {
+          const consumer = await this.store.js.consumers.get(feed.stream, {
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: feed.applied + 1,
+          });
+          return consumer.consume({ max_messages: this.options.maxInFlight });
         });
-        const messages = await consumer.consume({ max_messages: this.options.maxInFlight });
         feed.messages = messages;
         // Missed heartbeats (the node holding the stream or the consumer is gone): start again at once.
         void (async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -39,4 +39,13 @@ export function setCurrentGeneration(dataDir: string, generation: string): void 
 
 export function removeGeneration(dataDir: string, generation: string): void {
   rmSync(generationPath(dataDir, generation), { recursive: true, force: true });
+  rmSync(join(viewsRoot(dataDir), `${generation}.session`), { force: true });
+}
+
+/** Generations other than the current one: what a rebuild that was interrupted (the process killed) left behind. */
+export function strayGenerations(dataDir: string): string[] {
+  const current = currentGeneration(dataDir);
+  return readdirSync(viewsRoot(dataDir), { withFileTypes: true })
+    .filter((e) => e.isDirectory() && /^gen-\d+$/.test(e.name) && e.name !== current)
+    .map((e) => e.name);
 }

@@ -9,7 +9,8 @@ import type { Projection } from "./projection.js";
 import { replayIntoFreshViews } from "./rebuild.js";
 import { ProjectionRuntime } from "./runtime.js";
 import { closeGenerationSafely, openGenerationSafely, removeMarker } from "./view-durability.js";
-import { currentGeneration, generationPath, nextGeneration, removeGeneration, setCurrentGeneration } from "./view-generations.js";
+import { currentGeneration, generationPath, nextGeneration, removeGeneration, setCurrentGeneration, strayGenerations } from "./view-generations.js";
+import { failedPrecondition, PurserError, unavailable } from "../errors/errdefs.js";
 import { ViewStore, ViewStoreHolder } from "./view-store.js";
 
 /**
@@ -35,8 +36,16 @@ export class ViewRebuilder {
    * calls it before anything reads the views.
    */
   static openCurrent(dataDir: string, log: Logger): ViewStore {
-    return ViewStore.open(generationPath(dataDir, openGenerationSafely(dataDir, log)));
+    const generation = openGenerationSafely(dataDir, log);
+    for (const stray of strayGenerations(dataDir)) {
+      removeGeneration(dataDir, stray);
+      log.warn("removed a partial view generation an interrupted rebuild left behind", { generation: stray, serving: generation });
+    }
+    return ViewStore.open(generationPath(dataDir, generation));
   }
+
+  /** The rebuild running in this process, if any: a second one waits for it instead of writing the same generation. */
+  private running?: Promise<{ generation: string; events: number }>;
 
   /** `system.rebuild`: progress goes to the requester's `Purser-Progress-Subject`. */
   endpoints(): Endpoint[] {
@@ -66,13 +75,31 @@ export class ViewRebuilder {
    * arrived during the replay).
    */
   async rebuild(onProgress?: (p: RebuildProgress) => void): Promise<{ generation: string; events: number }> {
+    if (this.running) throw failedPrecondition("a rebuild is already running");
+    this.running = this.replayAndSwap(onProgress);
+    try {
+      return await this.running;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async replayAndSwap(onProgress?: (p: RebuildProgress) => void): Promise<{ generation: string; events: number }> {
     const previous = currentGeneration(this.dataDir);
     const next = nextGeneration(this.dataDir);
     let events = 0;
-    const fresh = await replayIntoFreshViews(this.store, this.projections, generationPath(this.dataDir, next), this.log, (p) => {
-      events = p.events;
-      onProgress?.(p);
-    });
+    let fresh: ViewStore;
+    try {
+      fresh = await replayIntoFreshViews(this.store, this.projections, generationPath(this.dataDir, next), this.log, (p) => {
+        events = p.events;
+        onProgress?.(p);
+      });
+    } catch (err) {
+      // The serving views are untouched; nothing of the failed replay stays on disk.
+      removeGeneration(this.dataDir, next);
+      this.log.error("rebuild failed: its partial views were removed, the current ones still serve", { generation: next, events, err });
+      throw err instanceof PurserError ? err.wrap(`rebuild failed after ${events} events (the current views still serve)`) : unavailable(`rebuild failed after ${events} events (the current views still serve): ${(err as Error).message}`);
+    }
     await this.runtime.stop();
     const old = this.holder.swap(fresh);
     setCurrentGeneration(this.dataDir, next);

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { constants, promises as fs, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Limiter } from "./limiter.js";
+import { Limiter } from "../concurrency/limiter.js";
 
 const run = promisify(execFile);
 

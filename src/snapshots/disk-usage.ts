@@ -1,6 +1,6 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { Limiter } from "./limiter.js";
+import { Limiter } from "../concurrency/limiter.js";
 import type { Usage } from "../protocol/results.js";
 
 /** containerd's `snapshots.Usage`: what a snapshot's own tree uses. */

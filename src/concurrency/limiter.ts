@@ -1,8 +1,9 @@
 /**
- * Bounds how many file-system operations a tree walk has in flight: libuv's
- * thread pool (4 threads by default) is shared with everything else the
- * process does, and an unbounded walk of a large tree would queue thousands
- * of operations and open as many descriptors.
+ * Bounds how many operations of one kind are in flight: the file-system
+ * operations of a tree walk (libuv's thread pool of 4 is shared with
+ * everything else the process does; an unbounded walk of a large tree would
+ * queue thousands and open as many descriptors), the consumers the views
+ * create at once (a thousand JetStream API requests at once time out).
  */
 export class Limiter {
   private active = 0;
