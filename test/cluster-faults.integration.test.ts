@@ -82,9 +82,13 @@ describe("a 3-node cluster loses a node", () => {
   }
 
   /** Writes until a write and a read of it succeed; the time from `since` until then. */
+  /** What failed while the service was away, for the diagnostics. */
+  const seen = new Map<string, number>();
+
   async function serviceBack(since: number, tag: string): Promise<number> {
     let i = 0;
     let last = "";
+    seen.clear();
     for (;;) {
       const id = `${tag.replace(/\W+/g, "-")}-${i++}`;
       try {
@@ -94,6 +98,8 @@ describe("a 3-node cluster loses a node", () => {
       } catch (err) {
         // the request in flight during the fault: not acknowledged, so not counted
         last = (err as Error).message;
+        const kind = last.replace(/\d+/g, "N");
+        seen.set(kind, (seen.get(kind) ?? 0) + 1);
       }
       if (Date.now() - since > 180_000) assert.fail(`${tag}: the service did not come back in 180 s; last error: ${last}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -126,10 +132,11 @@ describe("a 3-node cluster loses a node", () => {
     process.kill(victim.server!.pid, "SIGKILL");
     await eventually(async () => (await victim.server!.stop().then(() => true)), "the node gone");
     const down = await serviceBack(killedAt, `${what}-down`);
+    const whileDown = [...seen].map(([m, n]) => `${n}× ${m}`).join("; ");
     const restartedAt = Date.now();
     await start(victim);
     const up = await serviceBack(restartedAt, `${what}-up`);
-    t.diagnostic(`${what} (${victim.name}): service back ${down} ms after the kill, ${up} ms after the node's restart`);
+    t.diagnostic(`${what} (${victim.name}): service back ${down} ms after the kill, ${up} ms after the node's restart${whileDown ? ` (meanwhile: ${whileDown})` : ""}`);
   }
 
   test("kill -9 of the stream leader's node, then of the node the views' consumer is on: nothing acknowledged lost, views equal a replay", async (t) => {

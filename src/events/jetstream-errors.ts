@@ -12,6 +12,10 @@ export const JetStreamApiCode = {
   StreamNameExists: 10058,
   /** `Nats-Expected-Last-Msg-Id` did not match: the actual sequence is not reported. */
   StreamWrongLastMsgId: 10070,
+  /** nats-server `JSClusterNotAvailErr`, "JetStream system temporarily unavailable": a leader is being elected. */
+  ClusterNotAvailable: 10008,
+  /** nats-server `JSClusterNotLeaderErr`, "JetStream cluster can not handle request": the same, seen from a follower. */
+  ClusterNotLeader: 10009,
   /** nats-server `JSInsufficientResourcesErr`: the server's JetStream limits are reached. */
   InsufficientResources: 10023,
   /** nats-server `JSStorageResourcesExceededErr`: the store's budget (`max_file_store`) is used up. */
@@ -19,6 +23,11 @@ export const JetStreamApiCode = {
   /** nats-server `JSStreamStoreFailedF`: the store's own write failed (a full disk). */
   StreamStoreFailed: 10077,
 } as const;
+
+/** A JetStream API refusal that passes on its own (leaders being elected on a cluster that lost a node). */
+export function isJetStreamPassing(err: unknown): boolean {
+  return isJetStreamApiError(err, JetStreamApiCode.ClusterNotAvailable) || isJetStreamApiError(err, JetStreamApiCode.ClusterNotLeader);
+}
 
 /** JetStream refused an append for want of room: its limits, its budget, or the disk under it. */
 export function isJetStreamOutOfSpace(err: unknown): err is JetStreamApiError {

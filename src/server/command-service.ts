@@ -5,7 +5,7 @@ import { EndpointScope, RawReply, type Endpoint } from "../endpoints/endpoint.js
 import { asPayload, type Payload } from "../commands/payload.js";
 import { ErrorKind, invalidArgument, PurserError } from "../errors/errdefs.js";
 import { diskFullError } from "../errors/disk-space.js";
-import { isJetStreamNotEnabled } from "../events/jetstream-errors.js";
+import { isJetStreamNotEnabled, isJetStreamPassing } from "../events/jetstream-errors.js";
 import { decodeMsgpack as decode, encodeWireMsgpack } from "../events/msgpack.js";
 import type { Logger } from "../observability/logger.js";
 import { serviceName, serviceQueue, serviceVersion } from "../protocol/service.js";
@@ -99,7 +99,7 @@ export function toPurserError(err: unknown): PurserError {
     // nats-server 2.9 says "not enabled" when no stream leader answered a publish (STACK-NOTES).
     return new PurserError(ErrorKind.Unavailable, "log unavailable: no JetStream stream leader answered (one is being elected, or JetStream is down)", { cause: err });
   }
-  if (isTimeout(err) || isNoResponders(err) || isClosedConnection(err)) {
+  if (isTimeout(err) || isNoResponders(err) || isClosedConnection(err) || isJetStreamPassing(err)) {
     return new PurserError(ErrorKind.Unavailable, `log unavailable: ${text}`, { cause: err });
   }
   return new PurserError(ErrorKind.Unknown, `internal error: ${text}`, { cause: err });
