@@ -2,15 +2,13 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { createContainerWithSnapshot, deleteContainerWithSnapshot } from "../client/container-rootfs.js";
 import type { ContainerFromImage } from "../client/containers-api.js";
-import { defaultSnapshotter, runtimeSpecTypeUrl } from "../protocol/defaults.js";
+import { defaultRuntime, defaultSnapshotter, runcDefaultOptions, runtimeSpecTypeUrl } from "../protocol/defaults.js";
 import { invalidArgument } from "../errors/errdefs.js";
 import { withSession } from "./context.js";
 import { decodedSpec, goContainer } from "./go-json.js";
 import { collect, labelPairs } from "./images.js";
 import { ExitError, logrusError, parseLabelArgs, printJson, table } from "./output.js";
 
-/** The runtime `ctr containers create` uses when none is named. */
-export const defaultRuntime = "io.containerd.runc.v2";
 
 
 /** `purser containers|container|c …`, as `ctr containers`: create, ls, info, label, rm. */
@@ -180,18 +178,13 @@ async function createFromSpecFile(cmd: Command, id: string | undefined, opts: Cr
   return withSession(cmd, async (s) => {
     const reply = await s.client.containers.create(s.namespace, {
       id,
-      runtime: { name: opts.runtime, ...(opts.runtime === defaultRuntime ? { options: runcOptions() } : {}) },
+      runtime: { name: opts.runtime, ...(opts.runtime === defaultRuntime ? { options: runcDefaultOptions() } : {}) },
       spec: specFromFile(opts.config!, opts, labels),
       labels,
     });
     s.wrote(s.namespace, reply.rv);
     if (s.options.json) printJson(goContainer(reply.result));
   });
-}
-
-/** ctr's `getRuncOptions` with no runc flags: an empty `options.Options`. */
-function runcOptions() {
-  return { type_url: "containerd.runc.v1.Options", value: new Uint8Array(0) };
 }
 
 /** ctr's `AnnotationArgs`: every annotation must be `k=v`. */

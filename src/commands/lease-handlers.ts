@@ -1,7 +1,7 @@
 import { invalidArgument, notFound } from "../errors/errdefs.js";
 import type { LeaseCreated, LeaseRecord, LeaseResource } from "../events/lease-events.js";
 import { subjectOfEvent } from "../events/event-subject.js";
-import { eventSubject, leaseResourceObjectId, ObjectKind } from "../events/subjects.js";
+import { eventSubject, leaseResourceSubject, ObjectKind } from "../events/subjects.js";
 import { adaptRecord, mapField, nonEmpty, type Adaptor, type Filter } from "../filters/index.js";
 import { getLease, leaseHolds, listLeaseResources, listLeases } from "../projections/leases.js";
 import { quote } from "../validation/identifiers.js";
@@ -34,10 +34,6 @@ function leaseId(p: Payload, field = "id"): string {
   const id = requiredString(p, field);
   if (id.includes("\u0000")) throw invalidArgument("lease id must not contain NUL");
   return id;
-}
-
-function resourceSubject(namespace: string, id: string, r: LeaseResource): string {
-  return eventSubject(namespace, ObjectKind.LeaseResource, leaseResourceObjectId(id, r.type, r.id));
 }
 
 function parseResource(p: Payload): LeaseResource {
@@ -103,7 +99,7 @@ export const addLeaseResource: CommandDefinition<LeaseCommand & { type: "AddLeas
   resource: "leases",
   verb: "add-resource",
   parse: (p) => ({ type: "AddLeaseResource", id: leaseId(p), resource: parseResource(p) }),
-  subject: (namespace, c) => resourceSubject(namespace, c.id, c.resource),
+  subject: (namespace, c) => leaseResourceSubject(namespace, c.id, c.resource),
   decide: (ctx, c) => ({ appends: decideOnViews(ctx, c), result: null }),
   replay: () => null,
 };
@@ -112,7 +108,7 @@ export const deleteLeaseResource: CommandDefinition<LeaseCommand & { type: "Dele
   resource: "leases",
   verb: "delete-resource",
   parse: (p) => ({ type: "DeleteLeaseResource", id: leaseId(p), resource: parseResource(p) }),
-  subject: (namespace, c) => resourceSubject(namespace, c.id, c.resource),
+  subject: (namespace, c) => leaseResourceSubject(namespace, c.id, c.resource),
   decide: (ctx, c) => ({ appends: decideOnViews(ctx, c), result: null }),
   replay: () => null,
 };

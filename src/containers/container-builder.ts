@@ -14,16 +14,13 @@ import { MediaType } from "../oci/media-types.js";
 import { defaultPlatforms, onlyStrict, parse as parsePlatform } from "../oci/platforms.js";
 import { getImage } from "../projections/images.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
-import { defaultSnapshotter, runtimeSpecTypeUrl } from "../protocol/defaults.js";
+import { defaultRuntime, defaultSnapshotter, runcDefaultOptions, runtimeSpecTypeUrl } from "../protocol/defaults.js";
 import { readRootFile } from "../snapshots/root-files.js";
 import type { SnapshotService } from "../snapshots/snapshot-service.js";
 import type { EventStore } from "../events/event-store.js";
 import { Tokens } from "../tokens.js";
 import { quote } from "../validation/identifiers.js";
 
-/** ctr's runtime when none is named, and the options type it gives it (`getRuncOptions`: an empty `options.Options`). */
-const runcV2 = "io.containerd.runc.v2";
-const runcOptionsTypeUrl = "containerd.runc.v1.Options";
 
 /** `/etc/passwd` and `/etc/group` larger than this are not a container's (the largest distributions' are a few KiB). */
 const maxAccountFileBytes = 1024 * 1024;
@@ -61,7 +58,7 @@ export class ContainerBuilder {
     const id = optionalString(p, "id") ?? "";
     const name = optionalString(p, "image") ?? "";
     const runtime = nestedMap(p, "runtime");
-    const runtimeName = optionalString(runtime, "runtime.name") || runcV2;
+    const runtimeName = optionalString(runtime, "runtime.name") || defaultRuntime;
     const runtimeOptions = runtime["runtime.options"];
     const snapshotKey = optionalString(p, "snapshotKey") ?? "";
     const snapshotter = optionalString(p, "snapshotter") || (snapshotKey !== "" ? defaultSnapshotter : "");
@@ -96,7 +93,7 @@ export class ContainerBuilder {
       labels: containerLabels(runConfig, image.labels, given),
       runtime: {
         name: runtimeName,
-        options: runtimeOptions ?? (runtimeName === runcV2 ? { type_url: runcOptionsTypeUrl, value: new Uint8Array(0) } : undefined),
+        options: runtimeOptions ?? (runtimeName === defaultRuntime ? runcDefaultOptions() : undefined),
       },
       spec: { type_url: runtimeSpecTypeUrl, value: new TextEncoder().encode(goJson(spec)) },
       snapshotter,

@@ -1,7 +1,7 @@
 import type { CommandDefinition, QueryDefinition } from "../commands/command.js";
 import { CommandRunner } from "../commands/command-runner.js";
 import { inject, injectable } from "../di.js";
-import { ErrorKind, invalidArgument, PurserError } from "../errors/errdefs.js";
+import { invalidArgument } from "../errors/errdefs.js";
 import { ProjectionRuntime } from "../projections/runtime.js";
 import { AsOfViews, parseAsOf } from "../projections/time-travel.js";
 import { Tokens } from "../tokens.js";

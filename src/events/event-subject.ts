@@ -1,7 +1,7 @@
 import type { DomainEvent } from "./catalog.js";
 import { hostBlobSubject } from "./host-stream.js";
 import { snapshotObjectId } from "./snapshot-events.js";
-import { eventSubject, leaseResourceObjectId, namespaceSubject, ObjectKind } from "./subjects.js";
+import { eventSubject, leaseResourceSubject, namespaceSubject, ObjectKind } from "./subjects.js";
 
 /** The subject an event is appended to: its object's subject in the namespace's stream. */
 export function subjectOfEvent(namespace: string, event: DomainEvent): string {
@@ -13,10 +13,8 @@ export function subjectOfEvent(namespace: string, event: DomainEvent): string {
     case "LeaseCreated":
       return eventSubject(namespace, ObjectKind.Lease, event.data.lease.id);
     case "LeaseResourceAdded":
-    case "LeaseResourceRemoved": {
-      const { id, resource } = event.data;
-      return eventSubject(namespace, ObjectKind.LeaseResource, leaseResourceObjectId(id, resource.type, resource.id));
-    }
+    case "LeaseResourceRemoved":
+      return leaseResourceSubject(namespace, event.data.id, event.data.resource);
     case "LeaseDeleted":
     case "LeaseExpired":
       return eventSubject(namespace, ObjectKind.Lease, event.data.id);

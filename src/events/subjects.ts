@@ -70,6 +70,11 @@ export function leaseResourceObjectId(leaseId: string, type: string, id: string)
   return `${leaseId}\u0000${type}\u0000${id}`;
 }
 
+/** The subject of one resource's hold in one lease (LeaseResourceAdded/Removed). */
+export function leaseResourceSubject(namespace: string, leaseId: string, resource: { type: string; id: string }): string {
+  return eventSubject(namespace, ObjectKind.LeaseResource, leaseResourceObjectId(leaseId, resource.type, resource.id));
+}
+
 export function eventSubject(namespace: string, kind: ObjectKind, id: string): string {
   return `${eventSubjectRoot}.${encodeToken(namespace)}.${kind}.${idToken(id)}`;
 }

@@ -18,3 +18,11 @@ export const runtimeSpecTypeUrl = "types.containerd.io/opencontainers/runtime-sp
  * killed client is free again within seconds.
  */
 export const writerKeepaliveMs = 2_000;
+
+/** The runtime a container gets when none is named (`ctr containers create`'s default). */
+export const defaultRuntime = "io.containerd.runc.v2";
+
+/** ctr's runtime options for {@link defaultRuntime} with no runc flags: an empty `options.Options`, as an Any. */
+export function runcDefaultOptions(): { type_url: string; value: Uint8Array } {
+  return { type_url: "containerd.runc.v1.Options", value: new Uint8Array(0) };
+}

@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { promises as fs } from "node:fs";
 import type { CommandMeta, CommandRunner } from "../commands/command-runner.js";
 import type { CommandDefinition } from "../commands/command.js";
 import { updateContent } from "../commands/content-handlers.js";
@@ -12,7 +11,7 @@ import { namespaceBlobSource } from "../content/namespace-blob-source.js";
 import { diskFullError } from "../errors/disk-space.js";
 import { failedPrecondition, invalidArgument, isPurserError, notFound, notImplemented, PurserError, unknownError } from "../errors/errdefs.js";
 import type { EventStore } from "../events/event-store.js";
-import { maxJsonBlob, parseConfig, type Descriptor } from "../oci/descriptor.js";
+import { parseConfig, type Descriptor } from "../oci/descriptor.js";
 import { LabelUncompressed } from "../oci/gc-labels.js";
 import { chainId, resolveManifest, type BlobSource } from "../oci/image-walk.js";
 import { MediaType } from "../oci/media-types.js";
