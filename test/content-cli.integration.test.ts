@@ -8,6 +8,8 @@ import { tempDir } from "./support/nats.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 import { eventually, rejects } from "./support/assertions.js";
 import { writerKeepaliveMs } from "../src/protocol/defaults.js";
+import { commandSubject } from "../src/protocol/subjects.js";
+import { encode } from "@msgpack/msgpack";
 
 const sha256 = (data: Uint8Array) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 const age = "(Less than a second|\\d+ seconds?)";
@@ -173,6 +175,12 @@ describe("purser content CLI, as ctr content prints it", () => {
     const next = await p.client.content.openWriter("idle", "held");
     assert.equal(next.offset, 1024);
     await next.abort();
+    // A heartbeat for a ref that has no ingest takes no lock (a flood of made-up refs grows nothing).
+    await rejects(
+      p.client.requestRaw(commandSubject("idle", "content", "keepalive"), encode({ ref: "made-up", session: "s" })),
+      "NotFound",
+      "reference made-up: not found",
+    );
   });
 
   test("ingest from stdin, ls (-q, filters), label, info, get, rm", async () => {

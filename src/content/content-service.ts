@@ -371,6 +371,9 @@ export class ContentService {
     const ref = refOf(p);
     const session = requiredString(p, "session");
     const key = keyOf(ctx.namespace, ref);
+    // Only an ingest's writer has a lock to keep: a heartbeat for a ref with no
+    // ingest takes none (a flood of made-up refs would grow the lock table).
+    if (!getIngest(this.runtime.views, ctx.namespace, ref)) throw notFound(`reference ${ref}`);
     this.ingests.locks.acquire(key, ref, session, this.nowMs());
     return Promise.resolve({ rv: 0, result: null });
   }
