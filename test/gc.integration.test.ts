@@ -62,13 +62,16 @@ describe("gc: the seed scenario", () => {
     assert.equal(snapshotDirs(p).length, 4);
 
     await p.client.images.delete("foo", anchor.name);
+    // The scheduler is on (as in `purser serve`): the collection the delete
+    // makes due may run before this one. Either way one run removed foo's
+    // objects; when it was this one, its reply lists them.
     const { result } = await p.client.gc.collect();
-    assert.deepEqual(
-      result.removed.filter((r) => r.namespace === "foo").map((r) => `${r.type} ${r.key}`).sort(),
-      [...blobsOfImage.map((d) => `content ${d}`), ...chain.map((k) => `snapshot ${k}`)].sort(),
-    );
-    // Children first.
-    assert.deepEqual(result.removed.filter((r) => r.type === "snapshot").map((r) => r.key), [chain[1], chain[0]]);
+    const expected = [...blobsOfImage.map((d) => `content ${d}`), ...chain.map((k) => `snapshot ${k}`)].sort();
+    if (result.removed.length > 0) {
+      assert.deepEqual(result.removed.filter((r) => r.namespace === "foo").map((r) => `${r.type} ${r.key}`).sort(), expected);
+      // Children first.
+      assert.deepEqual(result.removed.filter((r) => r.type === "snapshot").map((r) => r.key), [chain[1], chain[0]]);
+    }
 
     assert.deepEqual((await p.client.content.list("foo")).result, []);
     assert.deepEqual((await p.client.snapshots.list("foo")).result, []);
@@ -77,11 +80,16 @@ describe("gc: the seed scenario", () => {
     assert.equal(snapshotDirs(p).length, 2);
     assert.deepEqual(result.blobs, []);
 
-    // The deletions are events from the GC run.
+    // The deletions are events from one GC run, children first.
     const gcEvents = (await eventsOf(p.client, "foo")).filter((e) => e.context.actor === "gc");
     assert.equal(gcEvents.length, 6);
-    assert.ok(gcEvents.every((e) => e.context.causationId === result.runId));
+    const runId = gcEvents[0]!.context.causationId;
+    assert.ok(gcEvents.every((e) => e.context.causationId === runId));
+    if (result.removed.length > 0) assert.equal(runId, result.runId);
     assert.deepEqual(gcEvents.map((e) => e.event.type).sort(), [...Array(4).fill("ContentDeleted"), "SnapshotRemoved", "SnapshotRemoved"]);
+    const keyOf = (e: (typeof gcEvents)[number]) => (e.event.type === "ContentDeleted" ? `content ${e.event.data.digest}` : e.event.type === "SnapshotRemoved" ? `snapshot ${e.event.data.key}` : "");
+    assert.deepEqual(gcEvents.map(keyOf).sort(), expected);
+    assert.deepEqual(gcEvents.filter((e) => e.event.type === "SnapshotRemoved").map(keyOf), [`snapshot ${chain[1]}`, `snapshot ${chain[0]}`]);
 
     await p.client.namespaces.delete("foo");
     await rejects(
