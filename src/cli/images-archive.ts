@@ -181,13 +181,6 @@ export function registerImageArchiveCommands(images: Command): void {
     );
 }
 
-/** SIZE and PLATFORMS of `images ls` for the listed images (`-` where they cannot be computed). */
-export async function imageListCells(s: CliSession, images: readonly ImageRecord[]): Promise<Array<[string, string]>> {
-  const { imagesUsage } = await import("../client/image-inspect.js");
-  const usage = await imagesUsage(s.client, s.namespace, images, { minRv: s.minRv(s.namespace) });
-  return usage.map((u) => [u.size === undefined ? "-" : progressBytes(u.size), u.platforms.length > 0 ? u.platforms.join(",") : "-"]);
-}
-
 /**
  * The clearly named step where import hands its images to the unpacker
  * (`images.unpack`, built separately). ctr prints `unpacking <ref> (<digest>)...done`.

@@ -3,15 +3,17 @@ import type { ImageSpec } from "../client/images-api.js";
 import { isPurserError, PurserError } from "../errors/errdefs.js";
 import type { ImageRecord } from "../events/image-events.js";
 import { withSession } from "./context.js";
-import { imageListCells, registerImageArchiveCommands } from "./images-archive.js";
+import { registerImageArchiveCommands } from "./images-archive.js";
+import { progressBytes } from "./units.js";
+import type { ImageUsage } from "../projections/image-usage.js";
 import { registerImageUnpackCommand } from "./images-unpack.js";
 import { ExitError, labelsCell, logrusError, logrusWarning, parseLabelArgs, printJson, table } from "./output.js";
 
 /**
  * `purser images|image|i …`, as `ctr images`: ls, create, tag, label, rm;
  * import, export and check (src/cli/images-archive.ts). SIZE and PLATFORMS
- * come from walking each listed image's manifest/index in the content store
- * (`-` when the walk cannot read it).
+ * come with the list: the server keeps them in its image-usage view, walked
+ * as ctr walks (`-` when the walk cannot read a manifest or index).
  */
 export function registerImageCommands(program: Command): void {
   const images = program.command("images").aliases(["image", "i"]).description("manage images");
@@ -24,19 +26,28 @@ export function registerImageCommands(program: Command): void {
     .option("-q, --quiet", "print only the image refs")
     .action(async (filters: string[], opts: { quiet?: boolean }, cmd: Command) =>
       withSession(cmd, async (s) => {
+        const plain = s.options.json || opts.quiet;
         let result: ImageRecord[];
+        let usage: ImageUsage[] = [];
         try {
-          ({ result } = await s.client.images.list(s.namespace, filters, { minRv: s.minRv(s.namespace) }));
+          const minRv = { minRv: s.minRv(s.namespace) };
+          // SIZE and PLATFORMS come with the list (the server keeps them): one request per page.
+          if (plain) ({ result } = await s.client.images.list(s.namespace, filters, minRv));
+          else ({ images: result, usage } = (await s.client.images.listWithUsage(s.namespace, filters, minRv)).result);
         } catch (err) {
           throw wrap(err, "failed to list images");
         }
         if (s.options.json) return printJson(result);
         if (opts.quiet) return void process.stdout.write(result.map((i) => i.name + "\n").join(""));
-        const cells = await imageListCells(s, result);
         process.stdout.write(
           table(
             ["REF", "TYPE", "DIGEST", "SIZE", "PLATFORMS", "LABELS"],
-            result.map((i, n) => [i.name, i.target.mediaType, i.target.digest, cells[n]![0], cells[n]![1], labelsCell(i.labels)]),
+            result.map((i, n) => {
+              const u = usage[n];
+              const size = u?.size === undefined ? "-" : progressBytes(u.size);
+              const platforms = u && u.platforms.length > 0 ? u.platforms.join(",") : "-";
+              return [i.name, i.target.mediaType, i.target.digest, size, platforms, labelsCell(i.labels)];
+            }),
           ),
         );
       }),

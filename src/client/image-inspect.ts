@@ -1,17 +1,16 @@
 import { isPurserError } from "../errors/errdefs.js";
 import type { ImageRecord } from "../events/image-events.js";
 import { maxJsonBlob, type Descriptor } from "../oci/descriptor.js";
-import { chainId, checkImage, imageConfig, imagePlatforms, imageSize, type BlobSource, type CheckResult } from "../oci/image-walk.js";
+import { chainId, checkImage, imageConfig, type BlobSource, type CheckResult } from "../oci/image-walk.js";
 import { defaultPlatforms, type PlatformMatcher } from "../oci/platforms.js";
 import type { PurserClient } from "./purser-client.js";
 
 /**
- * What `ctr images ls` and `ctr images check` compute about an image, from
- * the namespace's content through the client API (docs/import-export.md):
- * size and platforms by walking the manifest/index graph, completeness by
+ * What `ctr images check` computes about an image, from the namespace's
+ * content through the client API (docs/import-export.md): completeness by
  * checking the platform's config and layers are held, unpacked-ness by
- * looking for the snapshot named by the layers' chain id. Queries only —
- * nothing is stored; `images ls` asks only about the images it lists.
+ * looking for the snapshot named by the layers' chain id. Queries only.
+ * (`images ls` SIZE and PLATFORMS are kept by the server: image-usage.ts.)
  */
 
 /**
@@ -55,13 +54,6 @@ export class ContentBlobSource implements BlobSource {
   }
 }
 
-export interface ImageUsage {
-  /** Packed size for the platform; undefined when a manifest or index on the way is not held. */
-  size?: number;
-  /** `os/arch[/variant]`, sorted; empty when they cannot be read. */
-  platforms: string[];
-}
-
 /** Runs `fn` over `items`, at most `limit` at a time, keeping the order of results. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
@@ -78,25 +70,6 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 
 function targetOf(image: ImageRecord): Descriptor {
   return { mediaType: image.target.mediaType, digest: image.target.digest, size: image.target.size };
-}
-
-/** SIZE and PLATFORMS of `ctr images ls` for each image, in order (16 images at a time). */
-export async function imagesUsage(
-  client: PurserClient,
-  namespace: string,
-  images: readonly ImageRecord[],
-  opts: { minRv?: number; platform?: PlatformMatcher } = {},
-): Promise<ImageUsage[]> {
-  const source = new ContentBlobSource(client, namespace, opts.minRv);
-  const matcher = opts.platform ?? defaultPlatforms();
-  return mapLimit(images, 16, async (image) => {
-    const target = targetOf(image);
-    const [size, platforms] = await Promise.all([
-      imageSize(source, target, matcher).catch(() => undefined),
-      imagePlatforms(source, target).catch(() => [] as string[]),
-    ]);
-    return { size, platforms };
-  });
 }
 
 /** One row of `ctr images check`. */

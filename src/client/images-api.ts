@@ -1,7 +1,8 @@
 import type { ImageRecord } from "../events/image-events.js";
 import type { UnpackResult } from "../protocol/results.js";
-import { listAllPages } from "./list-pages.js";
-import type { CommandOptions, PurserClient, QueryOptions } from "./purser-client.js";
+import type { ImageUsage } from "../projections/image-usage.js";
+import { listAllPages, listAllPagesWith } from "./list-pages.js";
+import type { CommandOptions, PurserClient, QueryOptions, Reply } from "./purser-client.js";
 
 /** An image as a request carries it (docs/protocol.md); absent fields are zero values. */
 export interface ImageSpec {
@@ -48,6 +49,16 @@ export class ImagesApi {
   /** containerd filters: several strings are ORed, commas within one AND. Reads every page of the list. */
   list(namespace: string, filters: string[] = [], opts?: QueryOptions) {
     return listAllPages<ImageRecord>(this.client, namespace, "images", filters, opts);
+  }
+
+  /**
+   * The list with each image's SIZE and PLATFORMS as `ctr images ls` prints
+   * them, kept by the server (the image-usage view): one request per page,
+   * as the list alone. `usage[i]` belongs to `images[i]`.
+   */
+  async listWithUsage(namespace: string, filters: string[] = [], opts?: QueryOptions): Promise<Reply<{ images: ImageRecord[]; usage: ImageUsage[] }>> {
+    const { rv, result } = await listAllPagesWith<ImageRecord, ImageUsage>(this.client, namespace, "images", filters, { usage: true }, opts);
+    return { rv, result: { images: result.records, usage: result.companions } };
   }
 
   /**

@@ -2,6 +2,7 @@ import { invalidArgument, notFound } from "../errors/errdefs.js";
 import type { ImageRecord } from "../events/image-events.js";
 import { eventSubject, ObjectKind } from "../events/subjects.js";
 import { getImage, listImagesPage } from "../projections/images.js";
+import { encodedImageUsage } from "../projections/image-usage.js";
 import { quote } from "../validation/identifiers.js";
 import type { Append, CommandContext, CommandDefinition, QueryDefinition } from "./command.js";
 import { decideImage, type ImageCommand, type ImageInput } from "../domain/images.js";
@@ -110,10 +111,20 @@ export const getImageQuery: QueryDefinition<string, ImageRecord> = {
   },
 };
 
-/** One page of the namespace's images (see list-request.ts); the client reads every page. */
-export const listImagesQuery: QueryDefinition<ListRequest, ListPage> = {
+/**
+ * One page of the namespace's images (see list-request.ts); the client reads
+ * every page. `usage: true` adds each image's SIZE and PLATFORMS, from the
+ * image-usage view (what `images ls` prints), at no extra request.
+ */
+export const listImagesQuery: QueryDefinition<ListRequest & { usage: boolean }, ListPage> = {
   resource: "images",
   verb: "list",
-  parse: (p) => parseListRequest(p),
-  run: (views, namespace, { filter, ...page }) => toListPage(listImagesPage(views, namespace, filter, page)),
+  parse: (p) => ({ ...parseListRequest(p), usage: optionalBoolean(p, "usage") ?? false }),
+  run: (views, namespace, { filter, usage, ...page }) =>
+    toListPage(
+      listImagesPage(views, namespace, filter, {
+        ...page,
+        ...(usage ? { companion: (name: string) => encodedImageUsage(views, namespace, name) } : {}),
+      }),
+    ),
 };

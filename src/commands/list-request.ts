@@ -22,6 +22,8 @@ export interface ListRequest {
 /** What a list reply carries: `items` is a msgpack array of records (sent as stored), `next` the cursor. */
 export interface ListPage {
   items: Uint8Array;
+  /** Images with `usage: true`: a msgpack array of each image's SIZE and PLATFORMS (image-usage.ts). */
+  usage?: Uint8Array;
   next?: string;
 }
 
@@ -38,5 +40,9 @@ export function parseListRequest(p: Payload): ListRequest {
 }
 
 export function toListPage(page: RecordPage): ListPage {
-  return page.next === undefined ? { items: page.items } : { items: page.items, next: page.next };
+  return {
+    items: page.items,
+    ...(page.companions === undefined ? {} : { usage: page.companions }),
+    ...(page.next === undefined ? {} : { next: page.next }),
+  };
 }

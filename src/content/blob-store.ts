@@ -21,6 +21,18 @@ import { Tokens } from "../tokens.js";
  * name is removed. Nothing here knows namespaces: which namespace holds which
  * blob is the `content` view.
  */
+
+/** Where a blob lives under a blobs root: `<root>/<alg>/<hex>`, for a digest the caller has validated. */
+export function blobPathIn(blobsRoot: string, digest: string): string {
+  const at = digest.indexOf(":");
+  return join(blobsRoot, digest.slice(0, at), digest.slice(at + 1));
+}
+
+/** The blobs root of a data directory. */
+export function blobsRootOf(dataDir: string): string {
+  return join(dataDir, "blobs");
+}
+
 @injectable()
 export class BlobStore {
   readonly blobsRoot: string;
@@ -51,7 +63,7 @@ export class BlobStore {
     @inject(Tokens.DataDir) private readonly dataDir: string,
     @inject(Tokens.ContentOptions) private readonly options: { fsync: boolean; diskReserveBytes: number },
   ) {
-    this.blobsRoot = join(dataDir, "blobs");
+    this.blobsRoot = blobsRootOf(dataDir);
     this.ingestRoot = join(dataDir, "ingest");
   }
 
@@ -100,8 +112,7 @@ export class BlobStore {
 
   /** `blobs/<alg>/<hex>` of a digest the caller has validated. */
   blobPath(digest: string): string {
-    const at = digest.indexOf(":");
-    return join(this.blobsRoot, digest.slice(0, at), digest.slice(at + 1));
+    return blobPathIn(this.blobsRoot, digest);
   }
 
   /** The blob's size, or undefined when the host does not have it. */

@@ -31,13 +31,8 @@ export async function walk(handler: Handler, descs: readonly Descriptor[]): Prom
 }
 
 /** `images.Children`: a manifest's config and layers, an index's manifests; other types are leaves. */
-export async function childrenOf(source: BlobSource, desc: Descriptor): Promise<Descriptor[]> {
-  if (isManifestType(desc.mediaType)) {
-    const m = parseManifest(await source.read(desc), desc.mediaType, `manifest ${desc.digest}`);
-    return [m.config, ...m.layers];
-  }
-  if (isIndexType(desc.mediaType)) return parseIndex(await source.read(desc), desc.mediaType, `index ${desc.digest}`).manifests;
-  return [];
+export function childrenOf(source: BlobSource, desc: Descriptor): Promise<Descriptor[]> {
+  return runReads(childSteps(desc), source);
 }
 
 /** `FilterPlatforms`: children without a platform, or with a matching one. */
@@ -65,18 +60,79 @@ function stableSort<T>(items: T[], less: (a: T, b: T) => boolean): T[] {
 }
 
 /**
+ * A walk written once for both kinds of reader: it yields each descriptor
+ * whose bytes it needs and is resumed with them (or has the read's error
+ * thrown into it). {@link runReads} drives it over a {@link BlobSource};
+ * {@link runReadsSync} over a synchronous reader (the image-usage projection,
+ * which runs inside an LMDB write transaction and cannot await).
+ */
+export type Reads<T> = Generator<Descriptor, T, Uint8Array>;
+
+export async function runReads<T>(steps: Reads<T>, source: BlobSource): Promise<T> {
+  let step = steps.next();
+  while (!step.done) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await source.read(step.value);
+    } catch (err) {
+      step = steps.throw(err);
+      continue;
+    }
+    step = steps.next(bytes);
+  }
+  return step.value;
+}
+
+export function runReadsSync<T>(steps: Reads<T>, read: (desc: Descriptor) => Uint8Array): T {
+  let step = steps.next();
+  while (!step.done) {
+    let bytes: Uint8Array;
+    try {
+      bytes = read(step.value);
+    } catch (err) {
+      step = steps.throw(err);
+      continue;
+    }
+    step = steps.next(bytes);
+  }
+  return step.value;
+}
+
+function* childSteps(desc: Descriptor): Reads<Descriptor[]> {
+  if (isManifestType(desc.mediaType)) {
+    const m = parseManifest(yield desc, desc.mediaType, `manifest ${desc.digest}`);
+    return [m.config, ...m.layers];
+  }
+  if (isIndexType(desc.mediaType)) return parseIndex(yield desc, desc.mediaType, `index ${desc.digest}`).manifests;
+  return [];
+}
+
+function* walkSteps(handler: (desc: Descriptor) => Reads<Descriptor[] | undefined>, descs: readonly Descriptor[]): Reads<void> {
+  for (const desc of descs) {
+    const children = yield* handler(desc);
+    if (children && children.length > 0) yield* walkSteps(handler, children);
+  }
+}
+
+/**
  * `Image.Size`: the packed size of everything the image references for the
  * platform — each descriptor's declared size, summed over the walk that keeps
  * the best manifest of each index. Throws when a manifest or index on the way
  * is missing (ctr then prints what it had summed; purser prints `-`).
  */
-export async function imageSize(source: BlobSource, target: Descriptor, matcher: PlatformMatcher): Promise<number> {
-  let size = 0;
-  await walk(async (desc) => {
-    size += desc.size;
-    return limitManifests(desc, filterPlatforms(await childrenOf(source, desc), matcher), matcher, 1);
-  }, [target]);
-  return size;
+export function imageSizeSteps(target: Descriptor, matcher: PlatformMatcher): Reads<number> {
+  return (function* () {
+    let size = 0;
+    yield* walkSteps(function* (desc) {
+      size += desc.size;
+      return limitManifests(desc, filterPlatforms(yield* childSteps(desc), matcher), matcher, 1);
+    }, [target]);
+    return size;
+  })();
+}
+
+export function imageSize(source: BlobSource, target: Descriptor, matcher: PlatformMatcher): Promise<number> {
+  return runReads(imageSizeSteps(target, matcher), source);
 }
 
 /**
@@ -84,21 +140,27 @@ export async function imageSize(source: BlobSource, target: Descriptor, matcher:
  * descriptors, or from a config's os/architecture (normalized) — formatted,
  * deduplicated and sorted as `ctr images ls` prints them.
  */
-export async function imagePlatforms(source: BlobSource, target: Descriptor): Promise<string[]> {
-  const found: Platform[] = [];
-  await walk(async (desc) => {
-    if (desc.platform) {
-      if (desc.platform.os !== "unknown" && desc.platform.architecture !== "unknown") found.push(desc.platform);
-      return undefined;
-    }
-    if (desc.mediaType === MediaType.DockerConfig || desc.mediaType === MediaType.OciConfig) {
-      const c = parseConfig(await source.read(desc), `config ${desc.digest}`);
-      found.push(normalize({ os: c.os ?? "", architecture: c.architecture ?? "" }));
-      return [];
-    }
-    return childrenOf(source, desc);
-  }, [target]);
-  return [...new Set(found.map(format))].sort();
+export function imagePlatformsSteps(target: Descriptor): Reads<string[]> {
+  return (function* () {
+    const found: Platform[] = [];
+    yield* walkSteps(function* (desc) {
+      if (desc.platform) {
+        if (desc.platform.os !== "unknown" && desc.platform.architecture !== "unknown") found.push(desc.platform);
+        return undefined;
+      }
+      if (desc.mediaType === MediaType.DockerConfig || desc.mediaType === MediaType.OciConfig) {
+        const c = parseConfig(yield desc, `config ${desc.digest}`);
+        found.push(normalize({ os: c.os ?? "", architecture: c.architecture ?? "" }));
+        return [];
+      }
+      return yield* childSteps(desc);
+    }, [target]);
+    return [...new Set(found.map(format))].sort();
+  })();
+}
+
+export function imagePlatforms(source: BlobSource, target: Descriptor): Promise<string[]> {
+  return runReads(imagePlatformsSteps(target), source);
 }
 
 /**

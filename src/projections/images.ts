@@ -75,7 +75,7 @@ export function listImagesPage(
   views: ViewStore,
   namespace: string,
   filter: Filter,
-  page: { after?: string; maxBytes: number },
+  page: { after?: string; maxBytes: number; companion?: (name: string) => Uint8Array },
 ): RecordPage {
   const match = filter === Always ? undefined : (image: ImageRecord) => filter.match(adaptImage(image));
   // Every alternative pins `name==…`: look those up instead of scanning.

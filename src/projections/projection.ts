@@ -5,7 +5,9 @@ import type { ViewStore } from "./view-store.js";
  * A fold of events into LMDB views. `apply` runs inside the batch's write
  * transaction (together with the checkpoint), so it must be synchronous, must
  * not do I/O other than the views, and must be deterministic: a rebuild from the
- * log has to produce exactly the rows that live processing produced.
+ * log has to produce exactly the rows that live processing produced. (One
+ * exception, image-usage.ts: it reads blobs, whose bytes never change, of
+ * digests the content view says the namespace holds.)
  */
 export interface Projection {
   readonly name: string;

@@ -24,6 +24,8 @@ export interface RecordPage {
   /** A msgpack array of the page's records, ready to be sent as it is. */
   items: Uint8Array;
   count: number;
+  /** With `companion`: a msgpack array of each record's companion value, in the same order. */
+  companions?: Uint8Array;
   /** Present when more records may follow: pass it as `after` for the next page. */
   next?: string;
 }
@@ -37,6 +39,8 @@ export interface PageOptions<R> {
   match?: (record: R) => boolean;
   /** Look up only these ids (in this order) instead of scanning the namespace. */
   ids?: readonly string[];
+  /** A value sent beside each record (standard msgpack), counted in the page's bytes. */
+  companion?: (id: string) => Uint8Array;
 }
 
 export class RecordView<R> {
@@ -78,7 +82,9 @@ export class RecordView<R> {
   page(views: ViewStore, namespace: string, opts: PageOptions<R>): RecordPage {
     const db = this.db(views);
     const parts: Uint8Array[] = [];
+    const companions: Uint8Array[] = [];
     let bytes = 0;
+    let companionBytes = 0;
     // The last id examined: where the next page starts when this one is full.
     let cursor = opts.after;
     let next: string | undefined;
@@ -89,12 +95,18 @@ export class RecordView<R> {
         cursor = id;
         return true;
       }
-      if (parts.length > 0 && bytes + value.byteLength > opts.maxBytes) {
+      const extra = opts.companion?.(id);
+      const more = value.byteLength + (extra?.byteLength ?? 0);
+      if (parts.length > 0 && bytes + companionBytes + more > opts.maxBytes) {
         next = cursor;
         return false;
       }
       parts.push(value);
       bytes += value.byteLength;
+      if (extra) {
+        companions.push(extra);
+        companionBytes += extra.byteLength;
+      }
       cursor = id;
       return true;
     };
@@ -117,7 +129,12 @@ export class RecordView<R> {
         if (!take(id, value)) break;
       }
     }
-    return { items: concatArray(parts, bytes), count: parts.length, ...(next === undefined ? {} : { next }) };
+    return {
+      items: concatArray(parts, bytes),
+      count: parts.length,
+      ...(opts.companion ? { companions: concatArray(companions, companionBytes) } : {}),
+      ...(next === undefined ? {} : { next }),
+    };
   }
 }
 

@@ -25,7 +25,7 @@ import { noTenantAuthority, TenantService, type TenantAuthority } from "../secur
 import { connectNats, defaultInboxPrefix, type ConnectionSettings } from "../protocol/connection.js";
 import { defaultUnpackLimits, ImageUnpacker, type UnpackLimits } from "../unpack/unpacker.js";
 import { CommandService } from "./command-service.js";
-import { commands, projections, queries } from "./resources.js";
+import { commands, queries, resourceProjections } from "./resources.js";
 
 export interface PurserConfig {
   /** The NATS server(s); user info in the URL is used as credentials and never logged. */
@@ -100,7 +100,7 @@ export class PurserServer {
     c.register(Tokens.ContentOptions, { useValue: contentOptions });
     c.register(Tokens.UnpackLimits, { useValue: { ...defaultUnpackLimits, ...config.unpack } });
     c.register(Tokens.GcOptions, { useValue: { ...defaultGcOptions, hostId: hostname(), ...config.gc } });
-    c.register(Tokens.Projections, { useValue: [...projections, ...(config.extraProjections ?? [])] });
+    c.register(Tokens.Projections, { useValue: [...resourceProjections(config.dataDir), ...(config.extraProjections ?? [])] });
     c.register(Tokens.ViewStoreHolder, { useValue: new ViewStoreHolder(ViewRebuilder.openCurrent(config.dataDir, config.log)) });
     c.registerSingleton(Tokens.EventStore, EventStore);
     c.registerSingleton(Tokens.AsOfViews, AsOfViews);

@@ -18,6 +18,8 @@ import {
 } from "../commands/namespace-handlers.js";
 import { containersProjection } from "../projections/containers.js";
 import { contentProjection } from "../projections/content.js";
+import { blobPathIn, blobsRootOf } from "../content/blob-store.js";
+import { imageUsageProjection } from "../projections/image-usage.js";
 import { imagesProjection } from "../projections/images.js";
 import { leasesProjection } from "../projections/leases.js";
 import type { Projection } from "../projections/projection.js";
@@ -55,4 +57,19 @@ export const queries: readonly QueryDefinition<any, any>[] = [
   listContentQuery,
 ];
 
-export const projections: readonly Projection[] = [namespacesProjection, imagesProjection, containersProjection, contentProjection, leasesProjection, snapshotsProjection];
+/**
+ * The projections, in the order each event visits them: image-usage reads
+ * the images and content rows the same event has just written.
+ */
+export function resourceProjections(dataDir: string): readonly Projection[] {
+  const blobsRoot = blobsRootOf(dataDir);
+  return [
+    namespacesProjection,
+    imagesProjection,
+    containersProjection,
+    contentProjection,
+    leasesProjection,
+    snapshotsProjection,
+    imageUsageProjection((digest) => blobPathIn(blobsRoot, digest)),
+  ];
+}

@@ -1,0 +1,161 @@
+import { readFileSync } from "node:fs";
+import { encode } from "@msgpack/msgpack";
+import { notFound } from "../errors/errdefs.js";
+import type { StoredEvent } from "../events/envelope.js";
+import type { ImageTarget } from "../events/image-events.js";
+import { maxJsonBlob, type Descriptor } from "../oci/descriptor.js";
+import { imagePlatformsSteps, imageSizeSteps, runReadsSync } from "../oci/image-walk.js";
+import { defaultPlatforms } from "../oci/platforms.js";
+import { digestError } from "../validation/digest.js";
+import { getContent } from "./content.js";
+import { getImage } from "./images.js";
+import { prefixRange } from "./key-range.js";
+import type { Projection } from "./projection.js";
+import type { ViewStore } from "./view-store.js";
+
+/**
+ * SIZE and PLATFORMS of `images ls`, kept in the views (docs/lmdb.md):
+ *
+ *   image-usage        [ns, name]          → UsageRow   what `ctr images ls` computes
+ *   image-usage-deps   [ns, digest, name]  → true       the blobs each row was computed from
+ *
+ * A row is computed when its image is created or its target changes, and again
+ * when a blob it read (or looked for and did not find) enters or leaves the
+ * namespace: the deps say which rows a content event touches, so a list costs
+ * what a list without the columns costs and a content event what it changes.
+ *
+ * The walk is containerd's (`Image.Size` with the host's default platform,
+ * `images.Platforms`), over the namespace's content: a blob counts only when
+ * the namespace holds it (the content view) and its bytes are read from the
+ * host's blob store, which never changes a blob's bytes (it is named by them).
+ * That is the one read outside the views a projection makes; a rebuild gives
+ * the same rows, because a blob leaves the disk only after every namespace
+ * has let go of it, and that event recomputes the rows that read it.
+ */
+export const imageUsageDb = "image-usage";
+export const imageUsageDepsDb = "image-usage-deps";
+
+/** The columns of one image, and what they were computed from. */
+export interface UsageRow {
+  /** Packed size for the host's platform; absent when a manifest or index on the way is not held. */
+  size?: number;
+  /** `os/arch[/variant]`, sorted; empty when they cannot be read. */
+  platforms: string[];
+  /** The target the row was computed for (a label change leaves the row alone). */
+  target: { digest: string; mediaType: string; size: number };
+  /** Every digest the walk asked for, held or not (its deps). */
+  reads: string[];
+}
+
+/** What a list reply carries per image when asked (`usage: true`). */
+export interface ImageUsage {
+  size?: number;
+  platforms: string[];
+}
+
+type DepKey = [string, string, string];
+
+/** Bounds of one row's walk: it runs inside the batch's write transaction. */
+const maxReads = 4096;
+const maxUsageBlob = Math.min(maxJsonBlob, 4 * 1024 * 1024);
+
+/** The projection, reading blobs from `blobPath(digest)` (a digest already validated). */
+export function imageUsageProjection(blobPath: (digest: string) => string): Projection {
+  const compute = (views: ViewStore, ns: string, name: string, target: ImageTarget) => {
+    const reads = new Set<string>();
+    let attempts = 0;
+    const read = (desc: Descriptor): Uint8Array => {
+      // An index that names itself would walk for ever: a crafted image costs a bounded walk.
+      if (++attempts > maxReads) throw new Error(`more than ${maxReads} blobs read`);
+      reads.add(desc.digest);
+      const held = digestError(desc.digest) ? undefined : getContent(views, ns, desc.digest);
+      if (!held) throw notFound(`content digest ${desc.digest}: not found`);
+      // The held size, not the declared one: a manifest may call a layer small.
+      if (held.size > maxUsageBlob) throw new Error(`blob ${desc.digest} is ${held.size} bytes: too large to read as JSON`);
+      return readFileSync(blobPath(desc.digest));
+    };
+    const desc: Descriptor = { mediaType: target.mediaType, digest: target.digest, size: target.size };
+    let size: number | undefined;
+    let platforms: string[];
+    // Any failure of the walk (a missing or malformed blob) is a column ctr cannot fill: `-`.
+    try {
+      size = runReadsSync(imageSizeSteps(desc, defaultPlatforms()), read);
+    } catch {
+      size = undefined;
+    }
+    try {
+      platforms = runReadsSync(imagePlatformsSteps(desc), read);
+    } catch {
+      platforms = [];
+    }
+    const row: UsageRow = {
+      ...(size === undefined ? {} : { size }),
+      platforms,
+      target: { digest: target.digest, mediaType: target.mediaType, size: target.size },
+      reads: [...reads].sort(),
+    };
+    drop(views, ns, name);
+    views.db<UsageRow, [string, string]>(imageUsageDb).putSync([ns, name], row);
+    const deps = views.db<boolean, DepKey>(imageUsageDepsDb);
+    for (const digest of row.reads) deps.putSync([ns, digest, name], true);
+  };
+
+  const drop = (views: ViewStore, ns: string, name: string) => {
+    const rows = views.db<UsageRow, [string, string]>(imageUsageDb);
+    const old = rows.get([ns, name]);
+    if (!old) return;
+    const deps = views.db<boolean, DepKey>(imageUsageDepsDb);
+    for (const digest of old.reads) deps.removeSync([ns, digest, name]);
+    rows.removeSync([ns, name]);
+  };
+
+  return {
+    name: "image-usage",
+    databases: [imageUsageDb, imageUsageDepsDb],
+    apply(views: ViewStore, stored: StoredEvent): void {
+      const ns = stored.namespace;
+      const e = stored.event;
+      switch (e.type) {
+        case "ImageCreated":
+        case "ImageUpdated": {
+          // The images projection ran first: only a record it kept gets a row.
+          const image = getImage(views, ns, e.data.image.name);
+          if (!image) return;
+          const old = views.db<UsageRow, [string, string]>(imageUsageDb).get([ns, image.name]);
+          const t = image.target;
+          if (old && old.target.digest === t.digest && old.target.mediaType === t.mediaType && old.target.size === t.size) return;
+          compute(views, ns, image.name, t);
+          return;
+        }
+        case "ImageDeleted":
+          drop(views, ns, e.data.name);
+          return;
+        case "ContentCommitted":
+        case "ContentDeleted": {
+          // A blob entered or left the namespace: the rows that read it (or missed it) change.
+          const digest = e.type === "ContentDeleted" ? e.data.digest : e.data.content.digest;
+          const names = [...views.db<boolean, DepKey>(imageUsageDepsDb).getKeys(prefixRange([ns, digest]))].map((k) => String((k as unknown[])[2]));
+          for (const name of names) {
+            const image = getImage(views, ns, name);
+            if (image) compute(views, ns, name, image.target);
+            else drop(views, ns, name);
+          }
+          return;
+        }
+        default:
+          return;
+      }
+    },
+  };
+}
+
+/** The row of one image (undefined for an image the view has no row for). */
+export function getImageUsage(views: ViewStore, namespace: string, name: string): ImageUsage | undefined {
+  const row = views.db<UsageRow, [string, string]>(imageUsageDb).get([namespace, name]);
+  return row ? { ...(row.size === undefined ? {} : { size: row.size }), platforms: row.platforms } : undefined;
+}
+
+/** The columns of one image as standard msgpack (a list page carries them beside the records). */
+export function encodedImageUsage(views: ViewStore, namespace: string, name: string): Uint8Array {
+  return encode(getImageUsage(views, namespace, name) ?? { platforms: [] });
+}

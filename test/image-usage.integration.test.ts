@@ -1,0 +1,154 @@
+/**
+ * The image-usage view (SIZE and PLATFORMS of `images ls`, kept by the
+ * server) against a real nats-server and LMDB: a row follows its image and
+ * the namespace's content as they change, in any order; a crafted graph costs
+ * a bounded walk; a rebuild gives the same rows; `--as-of` shows the columns
+ * as they were.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { imageUsageDb, imageUsageDepsDb } from "../src/projections/image-usage.js";
+import { imagesDb } from "../src/projections/images.js";
+import { replayIntoFreshViews } from "../src/projections/rebuild.js";
+import type { ViewStore } from "../src/projections/view-store.js";
+import { silentLogger } from "../src/observability/logger.js";
+import { format, hostPlatform } from "../src/oci/platforms.js";
+import { tempDir } from "./support/nats.js";
+import { startTestPurser, type TestPurser } from "./support/purser.js";
+
+const enc = (v: unknown) => Buffer.from(JSON.stringify(v));
+const digestOf = (b: Uint8Array) => "sha256:" + createHash("sha256").update(b).digest("hex");
+const indexType = "application/vnd.oci.image.index.v1+json";
+const manifestType = "application/vnd.oci.image.manifest.v1+json";
+
+/** An index with one manifest for this host and one for another platform; the config and layer are never stored. */
+function multiPlatformImage() {
+  const host = hostPlatform();
+  const other = host.architecture === "arm64" ? { os: "linux", architecture: "amd64" } : { os: "linux", architecture: "arm64" };
+  const config = { mediaType: "application/vnd.oci.image.config.v1+json", digest: "sha256:" + "c".repeat(64), size: 1500 };
+  const layer = { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: "sha256:" + "d".repeat(64), size: 100_000 };
+  const manifest = enc({ schemaVersion: 2, mediaType: manifestType, config, layers: [layer] });
+  const index = enc({
+    schemaVersion: 2,
+    mediaType: indexType,
+    manifests: [
+      { mediaType: manifestType, digest: digestOf(manifest), size: manifest.length, platform: host },
+      { mediaType: manifestType, digest: "sha256:" + "e".repeat(64), size: 400, platform: other },
+    ],
+  });
+  return {
+    manifest,
+    index,
+    target: { mediaType: indexType, digest: digestOf(index), size: index.length },
+    fullSize: index.length + manifest.length + config.size + layer.size,
+    platforms: [format(host), format(other)].sort(),
+  };
+}
+
+describe("image-usage view", () => {
+  let p: TestPurser;
+  before(async () => {
+    p = await startTestPurser();
+  });
+  after(async () => {
+    await p.stop();
+  });
+
+  const usageOf = async (ns: string, name: string, minRv: number) => {
+    const { result } = await p.client.images.listWithUsage(ns, [`name==${name}`], { minRv });
+    assert.deepEqual(result.images.map((i) => i.name), [name]);
+    return result.usage[0];
+  };
+
+  test("the columns follow the image and the namespace's content, whichever comes first", async () => {
+    const ns = "usage";
+    const img = multiPlatformImage();
+    const name = "example.com/multi:1";
+
+    // The image before any of its content: nothing can be read.
+    let rv = (await p.client.images.create(ns, { name, target: img.target })).rv;
+    assert.deepEqual(await usageOf(ns, name, rv), { platforms: [] });
+
+    // The index arrives: its descriptors name the platforms; the size needs the host's manifest.
+    rv = (await p.client.content.put(ns, "index", img.index)).rv;
+    assert.deepEqual(await usageOf(ns, name, rv), { platforms: img.platforms });
+
+    // The manifest arrives: the size is the walk's sum of declared sizes (config and layer need not be held).
+    rv = (await p.client.content.put(ns, "manifest", img.manifest)).rv;
+    assert.deepEqual(await usageOf(ns, name, rv), { size: img.fullSize, platforms: img.platforms });
+
+    // Another namespace holding the same blobs does not lend them: its own image has none.
+    const rvOther = (await p.client.images.create("usage-other", { name, target: img.target })).rv;
+    assert.deepEqual(await usageOf("usage-other", name, rvOther), { platforms: [] });
+
+    // A label changes nothing; the manifest leaving the namespace takes the size with it.
+    rv = (await p.client.images.update(ns, { name, labels: { a: "b" } }, ["labels.a"])).rv;
+    assert.deepEqual(await usageOf(ns, name, rv), { size: img.fullSize, platforms: img.platforms });
+    rv = (await p.client.content.delete(ns, digestOf(img.manifest))).rv;
+    assert.deepEqual(await usageOf(ns, name, rv), { platforms: img.platforms });
+
+    // A new target is walked again; a deleted image leaves no row and no deps.
+    rv = (await p.client.images.update(ns, { name, target: { mediaType: manifestType, digest: digestOf(img.manifest), size: img.manifest.length } }, ["target"])).rv;
+    assert.deepEqual(await usageOf(ns, name, rv), { platforms: [] });
+    rv = (await p.client.content.put(ns, "manifest-again", img.manifest)).rv;
+    assert.deepEqual(await usageOf(ns, name, rv), { size: img.manifest.length + 1500 + 100_000, platforms: [] });
+    rv = (await p.client.images.delete(ns, name)).rv;
+    await p.server.runtime.waitFor(ns, rv, 10_000);
+    const views = p.server.holder.current;
+    assert.equal(views.db(imageUsageDb).get([ns, name]), undefined);
+    assert.deepEqual(
+      [...views.db(imageUsageDepsDb).getKeys()].filter((k) => (k as string[])[0] === ns),
+      [],
+    );
+  });
+
+  test("an index graph that doubles at each level is walked within the bound, and the service goes on", async () => {
+    const ns = "usage-crafted";
+    // 24 levels of indexes without platforms, each listing the next twice: 2^24 visits unbounded.
+    let child = enc({ schemaVersion: 2, mediaType: manifestType, config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: "sha256:" + "c".repeat(64), size: 2 }, layers: [] });
+    let childType = manifestType;
+    for (let level = 0; level < 24; level++) {
+      await p.client.content.put(ns, `level-${level}`, child);
+      const d = { mediaType: childType, digest: digestOf(child), size: child.length };
+      child = enc({ schemaVersion: 2, mediaType: indexType, manifests: [d, d] });
+      childType = indexType;
+    }
+    await p.client.content.put(ns, "top", child);
+    const rv = (await p.client.images.create(ns, { name: "crafted", target: { mediaType: indexType, digest: digestOf(child), size: child.length } })).rv;
+    const usage = await usageOf(ns, "crafted", rv);
+    assert.deepEqual(usage.platforms, [], "the platforms walk gave up at the bound");
+    assert.equal(typeof usage.size, "number", "the size walk takes one manifest per index: it is linear and completes");
+    assert.equal((await p.client.images.get(ns, "crafted", { minRv: rv })).result.name, "crafted");
+  });
+
+  test("--as-of shows the columns as they were; a rebuild gives the same rows", async () => {
+    const ns = "usage-history";
+    const img = multiPlatformImage();
+    await p.client.content.put(ns, "index", img.index);
+    await p.client.content.put(ns, "manifest", img.manifest);
+    const created = await p.client.images.create(ns, { name: "h", target: img.target });
+    const removed = await p.client.content.delete(ns, digestOf(img.manifest));
+    assert.deepEqual(await usageOf(ns, "h", removed.rv), { platforms: img.platforms });
+    p.client.asOf = `rv=${created.rv}`;
+    try {
+      assert.deepEqual(await usageOf(ns, "h", 0), { size: img.fullSize, platforms: img.platforms });
+    } finally {
+      p.client.asOf = undefined;
+    }
+
+    await p.server.runtime.catchUp(30_000);
+    const names = [imagesDb, imageUsageDb, imageUsageDepsDb];
+    const dir = tempDir("purser-usage-rebuild-");
+    let fresh: ViewStore | undefined;
+    try {
+      fresh = await replayIntoFreshViews(p.server.store, p.server.projections, dir.path, silentLogger);
+      const live = p.server.holder.current.dump(names);
+      assert.ok(live[imageUsageDb]!.length >= 3);
+      assert.deepEqual(fresh.dump(names), live);
+    } finally {
+      await fresh?.close();
+      dir.remove();
+    }
+  });
+});
