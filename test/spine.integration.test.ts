@@ -17,6 +17,7 @@ import type { Projection } from "../src/projections/projection.js";
 import { replayIntoFreshViews } from "../src/projections/rebuild.js";
 import { ViewStore } from "../src/projections/view-store.js";
 import { currentGeneration, generationPath } from "../src/projections/view-generations.js";
+import { currentBootId, viewsLayout } from "../src/projections/view-durability.js";
 import { PurserServer } from "../src/server/purser-server.js";
 import { RequestHeader } from "../src/protocol/request-headers.js";
 import { countingProjection } from "./support/counting-projection.js";
@@ -212,6 +213,37 @@ describe("projection crash recovery", () => {
       assert.notEqual(currentGeneration(p.dataDir), before);
       assert.deepEqual((await p.client.namespaces.get("survivor", { minRv: w.rv })).result.labels, { a: "1" });
       // A clean restart in the same boot keeps the generation.
+      const now = currentGeneration(p.dataDir);
+      await p.restart();
+      assert.equal(currentGeneration(p.dataDir), now);
+    } finally {
+      await p.stop();
+    }
+  });
+
+
+  test("views built with an older layout are replayed from the log at start, with the new databases filled", async () => {
+    const p = await startTestPurser();
+    try {
+      const w = await p.client.images.create("layout", {
+        name: "old/app:1",
+        labels: { tier: "web" },
+        target: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: "sha256:" + "a".repeat(64), size: 10 },
+      });
+      await p.client.images.get("layout", "old/app:1", { minRv: w.rv });
+      await p.server.stop();
+      const before = currentGeneration(p.dataDir);
+      // A generation an older purser closed cleanly: no layout in its marker, and none of the label index rows.
+      const views = ViewStore.open(join(p.dataDir, "views", before));
+      await views.root.transaction(() => views.db("images-labels").clearSync());
+      await views.close();
+      writeFileSync(join(p.dataDir, "views", `${before}.session`), JSON.stringify({ bootId: currentBootId(), open: false }));
+      p.server = await PurserServer.start({ natsUrl: p.nats.url, dataDir: p.dataDir, log: silentLogger });
+      assert.notEqual(currentGeneration(p.dataDir), before);
+      assert.deepEqual((await p.client.images.list("layout", ["labels.tier==web"], { minRv: w.rv })).result.map((i) => i.name), ["old/app:1"]);
+      const marker = JSON.parse(readFileSync(join(p.dataDir, "views", `${currentGeneration(p.dataDir)}.session`), "utf8"));
+      assert.equal(marker.layout, viewsLayout);
+      // The same layout is kept across a clean restart.
       const now = currentGeneration(p.dataDir);
       await p.restart();
       assert.equal(currentGeneration(p.dataDir), now);

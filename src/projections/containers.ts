@@ -3,6 +3,7 @@ import type { ContainerRecord } from "../events/container-events.js";
 import type { StoredEvent } from "../events/envelope.js";
 import { adaptRecord, Always, mapField, nonEmpty, type Adaptor, type Filter } from "../filters/index.js";
 import type { Projection } from "./projection.js";
+import { candidateIds, exactField, labelSelector } from "./label-index.js";
 import { RecordView, type RecordPage } from "./record-view.js";
 import type { ViewStore } from "./view-store.js";
 
@@ -20,7 +21,7 @@ import type { ViewStore } from "./view-store.js";
 export const containersDb = "containers";
 export const containerBucketsDb = "containerBuckets";
 
-const containers = new RecordView<ContainerRecord>(containersDb);
+const containers = new RecordView<ContainerRecord>(containersDb, { labels: (r) => r.labels });
 
 /** Every ContainerRecord of every namespace, `[namespace, id]` first (the collector's graph). */
 export function allContainers(views: ViewStore): Generator<{ key: [string, string]; record: ContainerRecord }> {
@@ -29,7 +30,7 @@ export function allContainers(views: ViewStore): Generator<{ key: [string, strin
 
 export const containersProjection: Projection = {
   name: "containers",
-  databases: [containersDb, containerBucketsDb],
+  databases: [...containers.databases, containerBucketsDb],
   apply(views: ViewStore, stored: StoredEvent): void {
     const e = stored.event;
     switch (e.type) {
@@ -89,5 +90,7 @@ export function listContainersPage(
   page: { after?: string; maxBytes: number },
 ): RecordPage {
   const match = filter === Always ? undefined : (container: ContainerRecord) => filter.match(adaptContainer(container));
-  return containers.page(views, namespace, { ...page, match });
+  // `id==…` or an indexed label in every alternative: read those records instead of scanning.
+  const ids = candidateIds(filter, [exactField("id"), labelSelector(containers.labelIndex!, views, namespace)])?.filter(idFits);
+  return containers.page(views, namespace, { ...page, match, ...(ids ? { ids } : {}) });
 }

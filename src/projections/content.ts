@@ -4,6 +4,7 @@ import type { ContentRecord } from "../events/content-events.js";
 import type { IngestRecord } from "../events/ingest-events.js";
 import { adaptRecord, Always, mapField, type Adaptor, type Filter } from "../filters/index.js";
 import { prefixRange } from "./key-range.js";
+import { candidateIds, exactField, labelSelector } from "./label-index.js";
 import type { Projection } from "./projection.js";
 import { RecordView, type RecordPage } from "./record-view.js";
 import type { ViewStore } from "./view-store.js";
@@ -33,7 +34,7 @@ export interface IngestRow extends IngestRecord {
 
 type Key = [string, string];
 
-const contentRecords = new RecordView<ContentRecord>(contentDb);
+const contentRecords = new RecordView<ContentRecord>(contentDb, { labels: (r) => r.labels });
 
 /** Every ContentRecord of every namespace, `[namespace, id]` first (the collector's graph). */
 export function allContent(views: ViewStore): Generator<{ key: [string, string]; record: ContentRecord }> {
@@ -42,7 +43,7 @@ export function allContent(views: ViewStore): Generator<{ key: [string, string];
 
 export const contentProjection: Projection = {
   name: "content",
-  databases: [contentDb, ingestsDb, blobHoldersDb],
+  databases: [...contentRecords.databases, ingestsDb, blobHoldersDb],
   apply(views: ViewStore, stored: StoredEvent): void {
     const ns = stored.namespace;
     const e = stored.event;
@@ -87,7 +88,11 @@ export function getContent(views: ViewStore, namespace: string, digest: string):
 /** One page of the namespace's content in digest order, matching `filter` (see record-view.ts). */
 export function listContentPage(views: ViewStore, namespace: string, filter: Filter, page: { after?: string; maxBytes: number }): RecordPage {
   const match = filter === Always ? undefined : (record: ContentRecord) => filter.match(contentAdaptor(record));
-  return contentRecords.page(views, namespace, { ...page, ...(match ? { match } : {}) });
+  // `digest==…` or an indexed label in every alternative: read those records instead of scanning.
+  const ids = candidateIds(filter, [exactField("digest"), labelSelector(contentRecords.labelIndex!, views, namespace)])?.filter(
+    (digest) => Buffer.byteLength(digest) <= 1024, // a made-up digest that long is held by no one, and no LMDB key
+  );
+  return contentRecords.page(views, namespace, { ...page, ...(match ? { match } : {}), ...(ids ? { ids } : {}) });
 }
 
 export function getIngest(views: ViewStore, namespace: string, ref: string): IngestRow | undefined {

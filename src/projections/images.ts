@@ -1,7 +1,8 @@
 import { evolveImage, imageNameFits } from "../domain/images.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ImageRecord } from "../events/image-events.js";
-import { adaptRecord, All, Always, Any, mapField, nonEmpty, Operator, Selector, type Adaptor, type Filter } from "../filters/index.js";
+import { adaptRecord, Always, mapField, nonEmpty, type Adaptor, type Filter } from "../filters/index.js";
+import { candidateIds, exactField, labelSelector } from "./label-index.js";
 import type { Projection } from "./projection.js";
 import { RecordView, type RecordPage } from "./record-view.js";
 import type { ViewStore } from "./view-store.js";
@@ -14,7 +15,7 @@ import type { ViewStore } from "./view-store.js";
  */
 export const imagesDb = "images";
 
-const images = new RecordView<ImageRecord>(imagesDb);
+const images = new RecordView<ImageRecord>(imagesDb, { labels: (r) => r.labels });
 
 /** Every ImageRecord of every namespace, `[namespace, id]` first (the collector's graph). */
 export function allImages(views: ViewStore): Generator<{ key: [string, string]; record: ImageRecord }> {
@@ -23,7 +24,7 @@ export function allImages(views: ViewStore): Generator<{ key: [string, string]; 
 
 export const imagesProjection: Projection = {
   name: "images",
-  databases: [imagesDb],
+  databases: images.databases,
   apply(views: ViewStore, stored: StoredEvent): void {
     const e = stored.event;
     switch (e.type) {
@@ -78,27 +79,7 @@ export function listImagesPage(
   page: { after?: string; maxBytes: number; companion?: (name: string) => Uint8Array },
 ): RecordPage {
   const match = filter === Always ? undefined : (image: ImageRecord) => filter.match(adaptImage(image));
-  // Every alternative pins `name==…`: look those up instead of scanning.
-  const ids = exactNames(filter)?.filter(imageNameFits);
+  // `name==…` or an indexed label in every alternative: read those records instead of scanning.
+  const ids = candidateIds(filter, [exactField("name"), labelSelector(images.labelIndex!, views, namespace)])?.filter(imageNameFits);
   return images.page(views, namespace, { ...page, match, ...(ids ? { ids } : {}) });
-}
-
-/**
- * The names a filter can match when each of its alternatives requires
- * `name==<v>`; undefined when some alternative can match other names. Sorted
- * by UTF-8 bytes, the order of the view's keys.
- */
-function exactNames(filter: Filter): string[] | undefined {
-  if (!(filter instanceof Any)) return undefined;
-  const names = new Set<string>();
-  for (const alternative of filter.filters) {
-    if (!(alternative instanceof All)) return undefined;
-    const pin = alternative.filters.find(
-      (s): s is Selector =>
-        s instanceof Selector && s.operator === Operator.Equal && s.fieldpath.length === 1 && s.fieldpath[0] === "name",
-    );
-    if (!pin) return undefined;
-    names.add(pin.value);
-  }
-  return [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }

@@ -1,6 +1,7 @@
 import { decode, encode } from "@msgpack/msgpack";
 import type { Database } from "lmdb";
 import { prefixRange } from "./key-range.js";
+import { compareUtf8, LabelIndex } from "./label-index.js";
 import type { ViewStore } from "./view-store.js";
 
 /**
@@ -37,16 +38,33 @@ export interface PageOptions<R> {
   maxBytes: number;
   /** Which records to include; all when absent (then no record is decoded). */
   match?: (record: R) => boolean;
-  /** Look up only these ids (in this order) instead of scanning the namespace. */
+  /** Look up only these ids (sorted by UTF-8 bytes, the key order) instead of scanning the namespace. */
   ids?: readonly string[];
   /** A value sent beside each record (standard msgpack), counted in the page's bytes. */
   companion?: (id: string) => Uint8Array;
 }
 
+export interface RecordViewOptions<R> {
+  /** Keep a label index (`<db>-labels`, label-index.ts) of these labels of each record. */
+  labels?: (record: R) => Readonly<Record<string, string>> | undefined;
+}
+
 export class RecordView<R> {
   private readonly handles = new WeakMap<ViewStore, Database<Uint8Array, [string, string]>>();
+  /** The label index, when the view keeps one. */
+  readonly labelIndex: LabelIndex | undefined;
 
-  constructor(readonly dbName: string) {}
+  constructor(
+    readonly dbName: string,
+    private readonly options: RecordViewOptions<R> = {},
+  ) {
+    this.labelIndex = options.labels ? new LabelIndex(`${dbName}-labels`) : undefined;
+  }
+
+  /** The databases this view writes (its projection lists them). */
+  get databases(): string[] {
+    return this.labelIndex ? [this.dbName, this.labelIndex.dbName] : [this.dbName];
+  }
 
   private db(views: ViewStore): Database<Uint8Array, [string, string]> {
     let db = this.handles.get(views);
@@ -59,11 +77,21 @@ export class RecordView<R> {
 
   /** Writes a record (inside the projection's write transaction). */
   put(views: ViewStore, namespace: string, id: string, record: R): void {
+    this.reindex(views, namespace, id, record);
     this.db(views).putSync([namespace, id], wrapBin(encode(record, { ignoreUndefined: true })));
   }
 
   remove(views: ViewStore, namespace: string, id: string): void {
+    this.reindex(views, namespace, id, undefined);
     this.db(views).removeSync([namespace, id]);
+  }
+
+  /** Moves the record's label index entries from what is stored to `next`. */
+  private reindex(views: ViewStore, namespace: string, id: string, next: R | undefined): void {
+    const labels = this.options.labels;
+    if (!this.labelIndex || !labels) return;
+    const old = this.get(views, namespace, id);
+    this.labelIndex.update(views, namespace, id, old && labels(old), next && labels(next));
   }
 
   get(views: ViewStore, namespace: string, id: string): R | undefined {
@@ -78,7 +106,7 @@ export class RecordView<R> {
     }
   }
 
-  /** One page of the namespace's records in id order (or of `ids`, in their order). */
+  /** One page of the namespace's records in id order (only those of `ids`, when given). */
   page(views: ViewStore, namespace: string, opts: PageOptions<R>): RecordPage {
     const db = this.db(views);
     const parts: Uint8Array[] = [];
@@ -111,8 +139,10 @@ export class RecordView<R> {
       return true;
     };
     if (opts.ids) {
-      const from = opts.after === undefined ? 0 : opts.ids.indexOf(opts.after) + 1;
-      for (const id of opts.ids.slice(from)) {
+      // The ids are in key order: continue after the cursor wherever it falls.
+      const from = opts.after === undefined ? 0 : firstAfter(opts.ids, opts.after);
+      for (let i = from; i < opts.ids.length; i++) {
+        const id = opts.ids[i]!;
         const value = db.get([namespace, id]);
         if (!value) {
           cursor = id;
@@ -136,6 +166,18 @@ export class RecordView<R> {
       ...(next === undefined ? {} : { next }),
     };
   }
+}
+
+/** The index of the first id greater than `after` in ids sorted by UTF-8 bytes. */
+function firstAfter(ids: readonly string[], after: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareUtf8(ids[mid]!, after) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** A msgpack bin holding `body`. */

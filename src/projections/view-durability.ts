@@ -24,7 +24,18 @@ import {
 interface SessionMarker {
   bootId: string;
   open: boolean;
+  /** The {@link viewsLayout} the generation was built with (absent: before layouts were numbered). */
+  layout?: number;
 }
+
+/**
+ * The layout of the views' databases. A purser that changes what a
+ * projection writes (a new database, a new row shape) raises it; a generation
+ * built with another layout is thrown away at start and replayed from the
+ * log, as a torn one is, so no view is ever read in a shape its code does not
+ * write. History: 1 (unnumbered) → 2: image-usage and the label indexes.
+ */
+export const viewsLayout = 2;
 
 export function currentBootId(): string {
   try {
@@ -64,16 +75,19 @@ export function openGenerationSafely(dataDir: string, log: Logger, bootId = curr
     } catch {
       marker = undefined;
     }
-    if (!marker || (marker.open && marker.bootId !== bootId)) {
+    const torn = !marker || (marker.open && marker.bootId !== bootId);
+    const otherLayout = !torn && marker!.layout !== viewsLayout;
+    if (torn || otherLayout) {
       const stale = generation;
       generation = nextGeneration(dataDir);
       setCurrentGeneration(dataDir, generation);
       removeGeneration(dataDir, stale);
       removeMarker(dataDir, stale);
-      log.warn("views were open when the machine went down: replaying them from the log", { stale, generation });
+      if (torn) log.warn("views were open when the machine went down: replaying them from the log", { stale, generation });
+      else log.warn("views were built with another layout: replaying them from the log", { stale, generation, layout: marker!.layout ?? 1, now: viewsLayout });
     }
   }
-  writeDurably(markerPath(dataDir, generation), JSON.stringify({ bootId, open: true } satisfies SessionMarker));
+  writeDurably(markerPath(dataDir, generation), JSON.stringify({ bootId, open: true, layout: viewsLayout } satisfies SessionMarker));
   return generation;
 }
 
@@ -88,7 +102,7 @@ export function closeGenerationSafely(dataDir: string, generation: string): void
       closeSync(fd);
     }
   }
-  writeDurably(markerPath(dataDir, generation), JSON.stringify({ bootId: currentBootId(), open: false } satisfies SessionMarker));
+  writeDurably(markerPath(dataDir, generation), JSON.stringify({ bootId: currentBootId(), open: false, layout: viewsLayout } satisfies SessionMarker));
 }
 
 export function removeMarker(dataDir: string, generation: string): void {
