@@ -23,9 +23,19 @@ export type Target =
     }
   | { kind: "max-ms"; label: string; id: string; maxMs: number };
 
+/** A curve of the scaling section: one figure at several sizes (report.ts says how it grows). */
+export interface Curve {
+  id: string;
+  label: string;
+  unit: string;
+  points: Array<{ n: number; value: number }>;
+}
+
 /** What every suite gets: a running purser on its own nats-server, and where to record rows. */
 export interface BenchContext {
   natsUrl: string;
+  /** The bench's nats-server (its RSS and CPU are read from /proc). */
+  natsPid: number;
   client: PurserClient;
   server: PurserServer;
   /** The running server's data directory (temporary). */
@@ -38,6 +48,8 @@ export interface BenchContext {
   n(count: number, min?: number): number;
   record(m: Measurement): Measurement;
   target(t: Target): void;
+  /** Registers a scaling curve; its points may be added after. */
+  curve(c: Curve): void;
   /** A recorded row, if any (baselines of other rows). */
   find(id: string, concurrency?: number): Measurement | undefined;
   /** Progress on stderr. */

@@ -6,7 +6,7 @@ import { PurserClient } from "../src/client/purser-client.js";
 import { silentLogger } from "../src/observability/logger.js";
 import { findNatsServer, freePort, projectRoot, startNatsServer, type RunningNatsServer } from "../src/server/nats-server.js";
 import { PurserServer } from "../src/server/purser-server.js";
-import type { BenchContext, Suite, Target } from "./context.js";
+import type { BenchContext, Curve, Suite, Target } from "./context.js";
 import { fromSamples, scaler, timed, type Measurement, type Section } from "./measure.js";
 import { cliStartSuite } from "./cli-start.js";
 import { contentSuite } from "./content.js";
@@ -17,6 +17,7 @@ import { namespacesSuite } from "./namespaces.js";
 import { rawLimitsSuite } from "./raw-limits.js";
 import { rebuildSuite } from "./rebuild.js";
 import { buildReport, find, renderText, writeJson } from "./report.js";
+import { scalingSuite } from "./scaling.js";
 import { serveSuite } from "./serve.js";
 import { snapshotsSuite } from "./snapshots.js";
 import { unpackSuite } from "./unpack.js";
@@ -31,11 +32,11 @@ import { unpackSuite } from "./unpack.js";
  * A new resource adds `bench/<resource>.ts` exporting a {@link Suite} and
  * lists it here, before `rebuildSuite` so its events are part of the rebuild.
  */
-const suites: Suite[] = [rawLimitsSuite, namespacesSuite, imagesSuite, snapshotsSuite, contentSuite, importSuite, unpackSuite, gcSuite, rebuildSuite, serveSuite, cliStartSuite];
+const suites: Suite[] = [rawLimitsSuite, namespacesSuite, imagesSuite, snapshotsSuite, contentSuite, importSuite, unpackSuite, gcSuite, rebuildSuite, serveSuite, cliStartSuite, scalingSuite];
 
-const sectionOrder: Section[] = ["raw", "purser", "rebuild", "serve"];
+const sectionOrder: Section[] = ["raw", "purser", "rebuild", "serve", "scaling"];
 /** The whole run may not take longer than this (a stuck measurement must not hang CI). */
-const watchdogMs = 10 * 60_000;
+const watchdogMs = 25 * 60_000;
 
 function fmt(m: Measurement): string {
   const rate = m.section === "serve" ? "" : `${Math.round(m.opsPerSec).toLocaleString("en-US")}/s`;
@@ -97,6 +98,7 @@ async function main(): Promise<number> {
   let othersDuring = 0;
   const rows: Measurement[] = [];
   const targets: Target[] = [];
+  const curves: Curve[] = [];
   const failures: Array<{ suite: string; error: string }> = [];
   try {
     progress(`bench: scale ${scale}, temporary files in ${root}`);
@@ -110,6 +112,7 @@ async function main(): Promise<number> {
 
     const ctx: BenchContext = {
       natsUrl: nats.url,
+      natsPid: nats.pid,
       client,
       server,
       dataDir,
@@ -123,6 +126,9 @@ async function main(): Promise<number> {
       },
       target(t) {
         targets.push(t);
+      },
+      curve(c) {
+        curves.push(c);
       },
       find: (id, concurrency) => find(rows, id, concurrency),
       progress,
@@ -156,7 +162,7 @@ async function main(): Promise<number> {
   const finishedAt = new Date();
   const cpu = cpus();
   rows.sort((a, b) => sectionOrder.indexOf(a.section) - sectionOrder.indexOf(b.section)); // stable: keeps recording order within a section
-  const report = buildReport(rows, targets, {
+  const report = buildReport(rows, targets, curves, {
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationSec: (finishedAt.getTime() - startedAt.getTime()) / 1000,

@@ -4,7 +4,7 @@
  */
 
 /** Table sections, in print order. */
-export type Section = "raw" | "purser" | "rebuild" | "serve";
+export type Section = "raw" | "purser" | "rebuild" | "serve" | "scaling";
 
 /** One row of the report. */
 export interface Measurement {

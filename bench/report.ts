@@ -22,6 +22,8 @@ export interface BenchReport {
   machine: Record<string, unknown>;
   measurements: Array<Measurement & { vsRaw: number | null }>;
   targets: TargetResult[];
+  /** The scaling section's curves (scaling.ts). */
+  curves: CurveReport[];
   /** Suites that threw (the run carries on with the next suite). */
   failures: Array<{ suite: string; error: string }>;
 }
@@ -31,7 +33,32 @@ const sectionTitles: Record<Section, string> = {
   purser: "purser round trips (client → service → views / JetStream → reply)",
   rebuild: "rebuild (replay into fresh LMDB views) beside bare ordered-consumer replay",
   serve: "serve start (PurserServer.start against a running nats-server)",
+  scaling: "scaling (a big host, grown by decades; the curves below say how each figure grows)",
 };
+
+/** How a curve grows between consecutive sizes: the exponent k of n^k (0 flat, 1 linear). */
+export interface CurveReport {
+  id: string;
+  label: string;
+  unit: string;
+  points: Array<{ n: number; value: number }>;
+  exponents: number[];
+  /** Set when some step grows faster than linearly (k > 1.2, and by more than noise: 1 ms or 1 unit). */
+  worseThanLinear: boolean;
+}
+
+export function analyseCurve(c: { id: string; label: string; unit: string; points: Array<{ n: number; value: number }> }): CurveReport {
+  const exponents: number[] = [];
+  let worse = false;
+  for (let i = 1; i < c.points.length; i++) {
+    const a = c.points[i - 1]!;
+    const b = c.points[i]!;
+    const k = a.value > 0 && b.value > 0 && b.n > a.n ? Math.log(b.value / a.value) / Math.log(b.n / a.n) : 0;
+    exponents.push(k);
+    if (k > 1.2 && b.value - a.value > 1) worse = true;
+  }
+  return { ...c, exponents, worseThanLinear: worse };
+}
 
 export function find(rows: readonly Measurement[], id: string, concurrency?: number): Measurement | undefined {
   return rows.find((m) => m.id === id && (concurrency === undefined || m.concurrency === concurrency));
@@ -134,6 +161,15 @@ export function renderText(report: BenchReport): string {
   out.push("queries: NATS request/reply; rebuild: the raw replay named in its section). Rates of bulk rows are rows/events/msgs per s.");
   const notes = report.measurements.filter((m) => m.firstError);
   for (const m of notes) out.push(`errors in ${m.id} c=${m.concurrency}: ${m.errors} (first: ${m.firstError})`);
+  if (report.curves.length > 0) {
+    out.push("");
+    out.push("scaling curves (k: growth exponent between sizes, 0 flat, 1 linear)");
+    const w = Math.max(...report.curves.map((c) => c.label.length));
+    for (const c of report.curves) {
+      const pts = c.points.map((p, i) => `${p.n.toLocaleString("en-US")}: ${fmtMs(p.value)}${i > 0 ? ` (k ${c.exponents[i - 1]!.toFixed(2)})` : ""}`).join("  ");
+      out.push(`  ${c.label.padEnd(w)}  [${c.unit}]  ${pts}${c.worseThanLinear ? "  WORSE THAN LINEAR" : ""}`);
+    }
+  }
   out.push("");
   out.push("targets (reported only; a miss never fails the run)");
   const labelWidth = Math.max(...report.targets.map((t) => t.label.length), 10);
@@ -145,12 +181,14 @@ export function renderText(report: BenchReport): string {
 export function buildReport(
   rows: readonly Measurement[],
   targets: readonly Target[],
-  meta: Omit<BenchReport, "measurements" | "targets">,
+  curves: ReadonlyArray<Parameters<typeof analyseCurve>[0]>,
+  meta: Omit<BenchReport, "measurements" | "targets" | "curves">,
 ): BenchReport {
   return {
     ...meta,
     measurements: rows.map((m) => ({ ...m, vsRaw: vsRaw(rows, m) })),
     targets: evaluateTargets(rows, targets),
+    curves: curves.filter((c) => c.points.length > 0).map(analyseCurve),
   };
 }
 

@@ -5,7 +5,7 @@ import type { ImageRecord } from "../events/image-events.js";
 import { withSession } from "./context.js";
 import { registerImageArchiveCommands } from "./images-archive.js";
 import { progressBytes } from "./units.js";
-import type { ImageUsage } from "../projections/image-usage.js";
+import type { ImageUsage } from "../protocol/results.js";
 import { registerImageUnpackCommand } from "./images-unpack.js";
 import { ExitError, labelsCell, logrusError, logrusWarning, parseLabelArgs, printJson, table } from "./output.js";
 

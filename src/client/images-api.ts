@@ -1,6 +1,6 @@
 import type { ImageRecord } from "../events/image-events.js";
 import type { UnpackResult } from "../protocol/results.js";
-import type { ImageUsage } from "../projections/image-usage.js";
+import type { ImageUsage } from "../protocol/results.js";
 import { listAllPages, listAllPagesWith } from "./list-pages.js";
 import type { CommandOptions, PurserClient, QueryOptions, Reply } from "./purser-client.js";
 

@@ -3,6 +3,7 @@ import { encode } from "@msgpack/msgpack";
 import { notFound } from "../errors/errdefs.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ImageTarget } from "../events/image-events.js";
+import type { ImageUsage } from "../protocol/results.js";
 import { maxJsonBlob, type Descriptor } from "../oci/descriptor.js";
 import { imagePlatformsSteps, imageSizeSteps, runReadsSync } from "../oci/image-walk.js";
 import { defaultPlatforms } from "../oci/platforms.js";
@@ -47,11 +48,6 @@ export interface UsageRow {
   reads: string[];
 }
 
-/** What a list reply carries per image when asked (`usage: true`). */
-export interface ImageUsage {
-  size?: number;
-  platforms: string[];
-}
 
 type DepKey = [string, string, string];
 

@@ -148,3 +148,14 @@ export interface QuarantinedEvent {
   type: string;
   reason: string;
 }
+
+/**
+ * SIZE and PLATFORMS of one image, as `ctr images ls` prints them: what an
+ * images list page carries beside its records when asked (`usage: true`).
+ */
+export interface ImageUsage {
+  /** Packed size for the server host's platform; absent when a manifest or index on the way is not held. */
+  size?: number;
+  /** `os/arch[/variant]`, sorted; empty when they cannot be read. */
+  platforms: string[];
+}
