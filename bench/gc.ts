@@ -164,11 +164,11 @@ export const gcSuite: Suite = {
       readSamples.push(performance.now() - t0);
       objects = countObjects(graph.objects);
       t0 = performance.now();
-      ctx.server.gc.collector.plan();
+      await ctx.server.gc.collector.plan();
       planSamples.push(performance.now() - t0);
     }
     ctx.record(fromSamples({ id: "gc.read-views", name: `gc input from the views (${objects.toLocaleString("en-US")} objects on the host), ms`, section: "purser", note: "ms per read" }, readSamples));
-    ctx.record(fromSamples({ id: "gc.plan-views", name: `gc read + mark + decide over the views (${objects.toLocaleString("en-US")} objects), ms`, section: "purser", note: "ms per plan" }, planSamples));
+    ctx.record(fromSamples({ id: "gc.plan-views", name: `gc read + mark + decide over the views, in slices (${objects.toLocaleString("en-US")} objects), ms`, section: "purser", note: "ms per plan" }, planSamples));
     const dry: number[] = [];
     for (let r = 0; r < 5; r++) {
       const t0 = performance.now();

@@ -248,6 +248,37 @@ describe("gc: expiry, flat leases, dry runs, why, crashes, replay", () => {
     assert.deepEqual(await digestsOf("dry"), []);
   });
 
+  test("a collection when nothing changed since one that found nothing reads nothing and says so; any change, or an expiry passing, ends that", async () => {
+    await p.client.gc.collect();
+    const first = (await p.client.gc.collect()).result;
+    // Whatever the earlier collection found, this one found nothing: the next one is skipped.
+    assert.deepEqual(first.removed, []);
+    const skipped = (await p.client.gc.collect()).result;
+    assert.equal(skipped.unchanged, true);
+    assert.deepEqual([skipped.removed, skipped.blobs, skipped.directories, skipped.attempts], [[], [], [], 0]);
+
+    // A new unreferenced blob is an event: the next collection reads again and removes it.
+    const loose = await put("quiet", "unreferenced after a quiet spell");
+    const after = (await p.client.gc.collect()).result;
+    assert.equal(after.unchanged, undefined);
+    assert.deepEqual(after.removed, [{ namespace: "quiet", type: "content", key: loose }]);
+    assert.deepEqual(after.blobs.map((b) => b.digest), [loose]);
+
+    // A lease expiring by time alone, with no event: the skip ends when its gc.expire passes.
+    const { result: lease } = await p.client.leases.create("quiet", { id: "soon", expiresInMs: 3600_000 });
+    const held = await put("quiet", "held until the lease expires", {}, lease.id);
+    assert.deepEqual((await p.client.gc.collect()).result.removed, []);
+    assert.equal((await p.client.gc.collect()).result.unchanged, true);
+    offsetMs = 2 * 3600_000;
+    try {
+      const expired = (await p.client.gc.collect()).result;
+      assert.equal(expired.unchanged, undefined);
+      assert.deepEqual(expired.removed.map((r) => `${r.type} ${r.key}`), ["lease soon", `content ${held}`]);
+    } finally {
+      offsetMs = 0;
+    }
+  });
+
   test("gc why: the path from a root, or garbage", async () => {
     await importFixture(p, "why");
     const layer = await p.client.gc.whyContent("why", anchor.layers[1]!);

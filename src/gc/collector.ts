@@ -15,12 +15,15 @@ import type { ProjectionRuntime } from "../projections/runtime.js";
 import { snapshotsDb } from "../projections/snapshots.js";
 import type { SnapshotRecord } from "../events/snapshot-events.js";
 import type { NativeSnapshotter } from "../snapshots/native.js";
-import { hostRoots, ObjectIndex } from "./graph.js";
+import type { Transaction } from "lmdb";
+import { runInSlices, yieldEvery, type Steps } from "../concurrency/cooperative.js";
+import type { ViewStore } from "../projections/view-store.js";
+import { hostRootsSteps, nextExpiry, ObjectIndex } from "./graph.js";
 import type { GcLock, HeldLock } from "./gc-lock.js";
-import { readGraph, type GraphSnapshot } from "./host-objects.js";
-import { explain, mark, type Reach } from "./mark.js";
+import { openGraphDatabases, readGraphSteps, type GraphSnapshot } from "./host-objects.js";
+import { explain, markSteps, type Reach } from "./mark.js";
 import { ResourceType, resourceTypeName, type GcNode } from "./model.js";
-import { unreachable, type Removal } from "./sweep.js";
+import { unreachableSteps, type Removal } from "./sweep.js";
 import type { CollectResult, RemovedObject, Why } from "../protocol/results.js";
 
 /** The actor of every event the collector appends. */
@@ -71,6 +74,12 @@ export class GarbageCollector {
   /** The blob store's unpin count just before the views last caught up with the log. */
   private caughtUpAtEpoch = 0;
   private cleaning: Promise<Pick<CollectResult, "blobs" | "directories">> | undefined;
+  /**
+   * What the last collection that found nothing saw: every stream's applied
+   * sequence, the blob store's unpin count and the next expiry. While all of
+   * that holds, a collection would find nothing again, and is skipped.
+   */
+  private quiet: { applied: Map<string, number>; unpins: number; until: number | undefined } | undefined;
 
   constructor(
     dataDir: string,
@@ -88,22 +97,38 @@ export class GarbageCollector {
 
   /**
    * What a sweep at the views' current state would remove, with the marks
-   * (for `why`). Synchronous: one consistent read of the views.
+   * (for `why`). The read and the mark run in slices of a few milliseconds
+   * (concurrency/cooperative.ts), so requests are served in between, over
+   * one LMDB read transaction: a consistent snapshot of the views and of the
+   * rvs they reflect, whatever batches the runtime commits meanwhile.
    */
-  plan(): { graph: GraphSnapshot; black: Map<string, Reach>; removals: Removal[] } {
-    const graph = readGraph(this.runtime.views, (ns) => this.runtime.applied(ns));
-    const index = new ObjectIndex(graph.objects);
-    const roots = hostRoots(graph.objects, this.now(), (ns, lease, value) =>
+  async plan(): Promise<{ graph: GraphSnapshot; black: Map<string, Reach>; removals: Removal[]; nextExpiry?: number }> {
+    const views = this.runtime.views;
+    openGraphDatabases(views);
+    const transaction = views.root.useReadTransaction();
+    try {
+      return await runInSlices(this.planSteps(views, transaction));
+    } finally {
+      transaction.done();
+    }
+  }
+
+  private *planSteps(views: ViewStore, transaction: Transaction): Steps<{ graph: GraphSnapshot; black: Map<string, Reach>; removals: Removal[]; nextExpiry?: number }> {
+    const graph = yield* readGraphSteps(views, (ns) => this.runtime.appliedIn(views, ns, transaction), transaction);
+    const index = yield* ObjectIndex.buildSteps(graph.objects);
+    const roots = yield* hostRootsSteps(graph.objects, this.now(), (ns, lease, value) =>
       this.log.warn("ignoring invalid expiration value", { namespace: ns, lease, value }),
     );
-    const black = mark(roots, (n) => index.references(n));
-    return { graph, black, removals: unreachable(graph.objects, black) };
+    const black = yield* markSteps(roots, (n) => index.references(n));
+    const removals = yield* unreachableSteps(graph.objects, black);
+    const next = nextExpiry(graph.objects, this.now());
+    return { graph, black, removals, ...(next === undefined ? {} : { nextExpiry: next }) };
   }
 
   /** Why an object is kept (the path from a root), or that it is garbage, at the views' current state. */
   async why(node: GcNode): Promise<Why | undefined> {
     await this.runtime.catchUp();
-    const { graph, black } = this.plan();
+    const { graph, black } = await this.plan();
     const objs = graph.objects.get(node.namespace);
     const exists =
       node.type === ResourceType.Content
@@ -128,16 +153,23 @@ export class GarbageCollector {
     if (opts.dryRun) {
       await this.runtime.catchUp();
       const t0 = performance.now();
-      const { removals } = this.plan();
+      const { removals } = await this.plan();
       const pauseMs = performance.now() - t0;
       return { runId, dryRun: true, removed: removals.map(shown), blobs: [], directories: [], attempts: 1, pauseMs, elapsedMs: performance.now() - started, swept: false };
     }
+    await this.catchUp();
+    if (this.unchangedSinceQuiet()) {
+      return { runId, dryRun: false, removed: [], blobs: [], directories: [], attempts: 0, pauseMs: 0, elapsedMs: performance.now() - started, swept: false, unchanged: true };
+    }
+    this.quiet = undefined;
+    const before = { unpins: this.blobs.unpinEpoch() };
     const lock = opts.waitForLock ? await this.lock.acquire(this.options.lockWaitMs) : await this.lock.tryAcquire();
     if (!lock && opts.waitForLock) throw unavailable(`another process holds the gc sweep lock after ${this.options.lockWaitMs}ms`);
     const removed: RemovedObject[] = [];
     const expiredIngests: string[] = [];
     let pauseMs = 0;
     let attempts = 0;
+    let until: number | undefined;
     if (lock) {
       this.ownRuns.add(runId);
       if (this.ownRuns.size > 1000) this.ownRuns.delete(this.ownRuns.values().next().value!);
@@ -147,12 +179,17 @@ export class GarbageCollector {
         expiredIngests.push(...swept.expiredIngests);
         pauseMs = swept.pauseMs;
         attempts = swept.attempts;
+        until = swept.nextExpiry;
       } finally {
         await lock.release();
       }
     }
     // After a sweep the views have caught up already (and applied its deletions).
     const host = await this.cleanHost(runId, expiredIngests, lock !== undefined);
+    if (lock && removed.length === 0 && host.blobs.length === 0 && host.directories.length === 0 && this.blobs.unpinEpoch() === before.unpins) {
+      // Nothing was garbage, and this process changed nothing: until something does, nothing will be.
+      this.quiet = { applied: this.runtime.appliedAll(), unpins: before.unpins, until };
+    }
     if (removed.length > 0 || host.blobs.length > 0 || host.directories.length > 0) {
       this.log.info("gc collected", { runId, removed: removed.length, blobs: host.blobs.length, directories: host.directories.length, attempts, pauseMs });
     }
@@ -164,7 +201,7 @@ export class GarbageCollector {
    * views catch up), at most `maxAttempts` times. Returns once the views have
    * applied what it appended.
    */
-  private async sweep(runId: string, lock: HeldLock): Promise<{ removed: RemovedObject[]; expiredIngests: string[]; pauseMs: number; attempts: number }> {
+  private async sweep(runId: string, lock: HeldLock): Promise<{ removed: RemovedObject[]; expiredIngests: string[]; pauseMs: number; attempts: number; nextExpiry?: number }> {
     const removed: RemovedObject[] = [];
     const expiredIngests: string[] = [];
     const appliedTo = new Map<string, number>();
@@ -172,7 +209,7 @@ export class GarbageCollector {
     for (let attempt = 1; ; attempt++) {
       await this.catchUp();
       const t0 = performance.now();
-      const { graph, removals } = this.plan();
+      const { graph, removals, nextExpiry } = await this.plan();
       const byNs = new Map<string, Removal[]>();
       for (const r of removals) {
         let list = byNs.get(r.namespace);
@@ -200,7 +237,7 @@ export class GarbageCollector {
       }
       if (!conflict) {
         await Promise.all([...appliedTo].map(([ns, seq]) => this.runtime.waitFor(ns, seq, 30_000)));
-        return { removed, expiredIngests, pauseMs, attempts: attempt };
+        return { removed, expiredIngests, pauseMs, attempts: attempt, ...(nextExpiry === undefined ? {} : { nextExpiry }) };
       }
       if (attempt >= this.options.maxAttempts) {
         throw unavailable(`gc sweep gave up after ${attempt} concurrent-write conflicts`);
@@ -273,6 +310,19 @@ export class GarbageCollector {
     return run;
   }
 
+  /** Whether nothing has changed since the last collection that found nothing (see {@link quiet}). */
+  private unchangedSinceQuiet(): boolean {
+    const q = this.quiet;
+    if (!q) return false;
+    if (q.until !== undefined && this.now().getTime() >= q.until) return false;
+    if (this.blobs.unpinEpoch() !== q.unpins) return false;
+    if (this.snapshotters().some((sn) => sn.hasUnconfirmed())) return false;
+    const applied = this.runtime.appliedAll();
+    if (applied.size !== q.applied.size) return false;
+    for (const [stream, seq] of applied) if (q.applied.get(stream) !== seq) return false;
+    return true;
+  }
+
   /** The views catch up with every stream; the unpin count noted first (see cleanBlobs). */
   private async catchUp(): Promise<void> {
     const epoch = this.blobs.unpinEpoch();
@@ -309,7 +359,7 @@ export class GarbageCollector {
     for await (const d of this.blobs.digests()) onDisk.push(d);
     if (onDisk.length === 0) return [];
     const unheld = (d: string, held: Set<string>) => !this.blobs.isPinned(d) && !held.has(d);
-    let held = this.heldDigests();
+    let held = await this.heldDigests();
     const candidates = onDisk.filter((d) => unheld(d, held));
     if (candidates.length === 0) return [];
     await fs.mkdir(this.trashDir, { recursive: true });
@@ -325,7 +375,7 @@ export class GarbageCollector {
       }
     }
     const epoch = this.caughtUpAtEpoch;
-    held = this.heldDigests();
+    held = await this.heldDigests();
     const removed: Array<{ digest: string; size: number }> = [];
     for (const a of aside) {
       if (this.blobs.isPinned(a.digest) || this.blobs.unpinnedSince(a.digest, epoch) || held.has(a.digest)) {
@@ -340,12 +390,30 @@ export class GarbageCollector {
     return removed;
   }
 
-  /** Every digest some namespace holds or some ingest expects (shared or not): their blob files stay. */
-  private heldDigests(): Set<string> {
-    const out = new Set<string>();
-    for (const key of this.runtime.views.db(blobHoldersDb).getKeys()) out.add(String((key as unknown[])[0]));
-    for (const { value } of this.runtime.views.db<IngestRow>(ingestsDb).getRange()) if (value.expected) out.add(value.expected);
-    return out;
+  /**
+   * Every digest some namespace holds or some ingest expects (shared or not):
+   * their blob files stay. Read in slices from one snapshot of the views.
+   */
+  private async heldDigests(): Promise<Set<string>> {
+    const views = this.runtime.views;
+    openGraphDatabases(views);
+    const transaction = views.root.useReadTransaction();
+    try {
+      return await runInSlices(
+        (function* () {
+          const out = new Set<string>();
+          let n = 0;
+          for (const key of views.db(blobHoldersDb).getKeys({ transaction })) {
+            if (++n % yieldEvery === 0) yield;
+            out.add(String((key as unknown[])[0]));
+          }
+          for (const { value } of views.db<IngestRow>(ingestsDb).getRange({ transaction })) if (value.expected) out.add(value.expected);
+          return out;
+        })(),
+      );
+    } finally {
+      transaction.done();
+    }
   }
 
   /** Puts back blob files a crash left aside (they are judged again by the next cleanup). */

@@ -1,3 +1,4 @@
+import { runToEnd, yieldEvery, type Steps } from "../concurrency/cooperative.js";
 import { labelRefs, leaseExpired, GcLabel, parseRfc3339 } from "./labels.js";
 import { ResourceType, type GcNode, type HostObjects, type NamespaceObjects } from "./model.js";
 
@@ -43,7 +44,18 @@ export function namespaceRoots(
   now: Date,
   onInvalidExpire: (lease: string, value: string) => void = () => {},
 ): Edge[] {
+  return runToEnd(namespaceRootsSteps(namespace, objects, now, onInvalidExpire));
+}
+
+/** {@link namespaceRoots}, yielding every few hundred objects (concurrency/cooperative.ts). */
+export function* namespaceRootsSteps(
+  namespace: string,
+  objects: NamespaceObjects,
+  now: Date,
+  onInvalidExpire: (lease: string, value: string) => void = () => {},
+): Steps<Edge[]> {
   const out: Edge[] = [];
+  let n = 0;
   for (const lease of objects.leases) {
     if (leaseExpired(lease.labels, now, (v) => onInvalidExpire(lease.id, v))) continue;
     const flat = lease.labels[GcLabel.Flat] !== undefined;
@@ -58,6 +70,7 @@ export function namespaceRoots(
     }
   }
   for (const image of objects.images) {
+    if (++n % yieldEvery === 0) yield;
     out.push({ node: content(namespace, image.targetDigest), reason: `target of image ${image.name}` });
     out.push(...labelEdges(namespace, image.labels, `image ${image.name}`));
   }
@@ -68,9 +81,11 @@ export function namespaceRoots(
     }
   }
   for (const c of objects.content) {
+    if (++n % yieldEvery === 0) yield;
     if (c.labels[GcLabel.Root] !== undefined) out.push({ node: content(namespace, c.digest), reason: `label ${GcLabel.Root}` });
   }
   for (const c of objects.containers) {
+    if (++n % yieldEvery === 0) yield;
     if (c.snapshotter && c.snapshotKey) {
       out.push({ node: snapshot(namespace, c.snapshotter, c.snapshotKey), reason: `snapshot of container ${c.id}` });
     }
@@ -83,8 +98,15 @@ export function namespaceRoots(
 }
 
 export function hostRoots(objects: HostObjects, now: Date, onInvalidExpire?: (ns: string, lease: string, value: string) => void): Edge[] {
+  return runToEnd(hostRootsSteps(objects, now, onInvalidExpire));
+}
+
+/** {@link hostRoots}, yielding after each namespace (concurrency/cooperative.ts). */
+export function* hostRootsSteps(objects: HostObjects, now: Date, onInvalidExpire?: (ns: string, lease: string, value: string) => void): Steps<Edge[]> {
   const out: Edge[] = [];
-  for (const [ns, objs] of objects) out.push(...namespaceRoots(ns, objs, now, (l, v) => onInvalidExpire?.(ns, l, v)));
+  for (const [ns, objs] of objects) {
+    for (const edge of yield* namespaceRootsSteps(ns, objs, now, (l, v) => onInvalidExpire?.(ns, l, v))) out.push(edge);
+  }
   return out;
 }
 
@@ -96,10 +118,28 @@ export class ObjectIndex {
   private readonly snapshots = new Map<string, { parent?: string; labels: Readonly<Record<string, string>> }>();
   private readonly ingests = new Map<string, string | undefined>();
 
-  constructor(objects: HostObjects) {
+  constructor(objects?: HostObjects) {
+    if (objects) runToEnd(this.fill(objects));
+  }
+
+  /** An index built in steps (concurrency/cooperative.ts). */
+  static *buildSteps(objects: HostObjects): Steps<ObjectIndex> {
+    const index = new ObjectIndex();
+    yield* index.fill(objects);
+    return index;
+  }
+
+  private *fill(objects: HostObjects): Steps<void> {
+    let n = 0;
     for (const [ns, o] of objects) {
-      for (const c of o.content) this.content.set(`${ns}\u0000${c.digest}`, c.labels);
-      for (const s of o.snapshots) this.snapshots.set(`${ns}\u0000${s.snapshotter}/${s.key}`, { parent: s.parent, labels: s.labels });
+      for (const c of o.content) {
+        if (++n % yieldEvery === 0) yield;
+        this.content.set(`${ns}\u0000${c.digest}`, c.labels);
+      }
+      for (const s of o.snapshots) {
+        if (++n % yieldEvery === 0) yield;
+        this.snapshots.set(`${ns}\u0000${s.snapshotter}/${s.key}`, { parent: s.parent, labels: s.labels });
+      }
       for (const i of o.ingests) this.ingests.set(`${ns}\u0000${i.ref}`, i.expected);
     }
   }
@@ -136,4 +176,24 @@ export class ObjectIndex {
         return [];
     }
   }
+}
+
+/**
+ * The first moment after `now` at which a root may stop being one by time
+ * alone: the earliest future `gc.expire` of a lease, or `expireAt` of an
+ * ingest. Undefined when none is in the future.
+ */
+export function nextExpiry(objects: HostObjects, now: Date): number | undefined {
+  let next: number | undefined;
+  const consider = (t: Date | undefined) => {
+    if (t && t.getTime() >= now.getTime() && (next === undefined || t.getTime() < next)) next = t.getTime();
+  };
+  for (const o of objects.values()) {
+    for (const l of o.leases) {
+      const v = l.labels[GcLabel.Expire];
+      if (v !== undefined) consider(parseRfc3339(v));
+    }
+    for (const i of o.ingests) if (i.expireAt !== undefined) consider(parseRfc3339(i.expireAt));
+  }
+  return next;
 }

@@ -1,3 +1,4 @@
+import { runToEnd, yieldEvery, type Steps } from "../concurrency/cooperative.js";
 import type { Edge } from "./graph.js";
 import { nodeId, type GcNode } from "./model.js";
 
@@ -15,10 +16,17 @@ export interface Reach {
  * the black set keyed by {@link nodeId}, each with how it was first reached.
  */
 export function mark(roots: readonly Edge[], references: (n: GcNode) => Edge[]): Map<string, Reach> {
+  return runToEnd(markSteps(roots, references));
+}
+
+/** {@link mark}, yielding every few hundred nodes (concurrency/cooperative.ts). */
+export function* markSteps(roots: readonly Edge[], references: (n: GcNode) => Edge[]): Steps<Map<string, Reach>> {
   const black = new Map<string, Reach>();
   const seen = new Set<string>();
   const gray: Array<{ edge: Edge; from?: string }> = roots.map((edge) => ({ edge })).reverse();
+  let visited = 0;
   while (gray.length > 0) {
+    if (++visited % yieldEvery === 0) yield;
     const { edge, from } = gray.pop()!;
     const id = nodeId(edge.node);
     const flavour = `${edge.node.flat ? 1 : 0}${id}`;

@@ -1,3 +1,4 @@
+import { runToEnd, yieldEvery, type Steps } from "../concurrency/cooperative.js";
 import { nodeId, ResourceType, type GcNode, type HostObjects } from "./model.js";
 import type { Reach } from "./mark.js";
 
@@ -16,12 +17,21 @@ export interface Removal {
  * is valid on its own (a parent is never removed before its children).
  */
 export function unreachable(objects: HostObjects, black: ReadonlyMap<string, Reach>): Removal[] {
+  return runToEnd(unreachableSteps(objects, black));
+}
+
+/** {@link unreachable}, yielding every few hundred objects (concurrency/cooperative.ts). */
+export function* unreachableSteps(objects: HostObjects, black: ReadonlyMap<string, Reach>): Steps<Removal[]> {
   const out: Removal[] = [];
+  let n = 0;
   const dead = (type: Removal["type"], namespace: string, key: string) => !black.has(nodeId({ type, namespace, key } as GcNode));
   for (const [ns, o] of [...objects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     for (const l of o.leases) if (dead(ResourceType.Lease, ns, l.id)) out.push({ type: ResourceType.Lease, namespace: ns, key: l.id });
     for (const i of o.ingests) if (dead(ResourceType.Ingest, ns, i.ref)) out.push({ type: ResourceType.Ingest, namespace: ns, key: i.ref });
-    for (const c of o.content) if (dead(ResourceType.Content, ns, c.digest)) out.push({ type: ResourceType.Content, namespace: ns, key: c.digest });
+    for (const c of o.content) {
+      if (++n % yieldEvery === 0) yield;
+      if (dead(ResourceType.Content, ns, c.digest)) out.push({ type: ResourceType.Content, namespace: ns, key: c.digest });
+    }
     const deadSnapshots = o.snapshots.filter((s) => dead(ResourceType.Snapshot, ns, `${s.snapshotter}/${s.key}`));
     for (const s of childrenFirst(deadSnapshots)) {
       out.push({ type: ResourceType.Snapshot, namespace: ns, key: `${s.snapshotter}/${s.key}` });

@@ -1,3 +1,4 @@
+import type { Transaction } from "lmdb";
 import { evolveContainer } from "../domain/containers.js";
 import type { ContainerRecord } from "../events/container-events.js";
 import type { StoredEvent } from "../events/envelope.js";
@@ -24,8 +25,8 @@ export const containerBucketsDb = "containerBuckets";
 const containers = new RecordView<ContainerRecord>(containersDb, { labels: (r) => r.labels });
 
 /** Every ContainerRecord of every namespace, `[namespace, id]` first (the collector's graph). */
-export function allContainers(views: ViewStore): Generator<{ key: [string, string]; record: ContainerRecord }> {
-  return containers.entries(views);
+export function allContainers(views: ViewStore, transaction?: Transaction): Generator<{ key: [string, string]; record: ContainerRecord }> {
+  return containers.entries(views, transaction);
 }
 
 export const containersProjection: Projection = {

@@ -1,3 +1,4 @@
+import type { Transaction } from "lmdb";
 import { evolveContent } from "../domain/content.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ContentRecord } from "../events/content-events.js";
@@ -37,8 +38,8 @@ type Key = [string, string];
 const contentRecords = new RecordView<ContentRecord>(contentDb, { labels: (r) => r.labels });
 
 /** Every ContentRecord of every namespace, `[namespace, id]` first (the collector's graph). */
-export function allContent(views: ViewStore): Generator<{ key: [string, string]; record: ContentRecord }> {
-  return contentRecords.entries(views);
+export function allContent(views: ViewStore, transaction?: Transaction): Generator<{ key: [string, string]; record: ContentRecord }> {
+  return contentRecords.entries(views, transaction);
 }
 
 export const contentProjection: Projection = {

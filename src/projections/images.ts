@@ -1,3 +1,4 @@
+import type { Transaction } from "lmdb";
 import { evolveImage, imageNameFits } from "../domain/images.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ImageRecord } from "../events/image-events.js";
@@ -18,8 +19,8 @@ export const imagesDb = "images";
 const images = new RecordView<ImageRecord>(imagesDb, { labels: (r) => r.labels });
 
 /** Every ImageRecord of every namespace, `[namespace, id]` first (the collector's graph). */
-export function allImages(views: ViewStore): Generator<{ key: [string, string]; record: ImageRecord }> {
-  return images.entries(views);
+export function allImages(views: ViewStore, transaction?: Transaction): Generator<{ key: [string, string]; record: ImageRecord }> {
+  return images.entries(views, transaction);
 }
 
 export const imagesProjection: Projection = {

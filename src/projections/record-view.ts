@@ -1,5 +1,5 @@
 import { decode, encode } from "@msgpack/msgpack";
-import type { Database } from "lmdb";
+import type { Database, Transaction } from "lmdb";
 import { prefixRange } from "./key-range.js";
 import { compareUtf8, LabelIndex } from "./label-index.js";
 import type { ViewStore } from "./view-store.js";
@@ -100,8 +100,8 @@ export class RecordView<R> {
   }
 
   /** Every record of every namespace, keyed `[namespace, id]`, in key order (the collector reads them all). */
-  *entries(views: ViewStore): Generator<{ key: [string, string]; record: R }> {
-    for (const { key, value } of this.db(views).getRange()) {
+  *entries(views: ViewStore, transaction?: Transaction): Generator<{ key: [string, string]; record: R }> {
+    for (const { key, value } of this.db(views).getRange(transaction ? { transaction } : {})) {
       yield { key: key as [string, string], record: decode(unwrapBin(value)) as R };
     }
   }

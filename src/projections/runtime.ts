@@ -1,3 +1,4 @@
+import type { Transaction } from "lmdb";
 import { isJetStreamApiError, JetStreamApiCode } from "../events/jetstream-errors.js";
 import { Limiter } from "../concurrency/limiter.js";
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
@@ -193,6 +194,19 @@ export class ProjectionRuntime {
   applied(namespace: string): number {
     const feed = this.feeds.get(streamName(namespace));
     return feed ? feed.applied : this.views.checkpoint(this.options.checkpointName, streamName(namespace));
+  }
+
+  /** Every tracked stream's applied sequence (the collector compares two readings). */
+  appliedAll(): Map<string, number> {
+    return new Map([...this.feeds].map(([stream, feed]) => [stream, feed.applied]));
+  }
+
+  /**
+   * The namespace's applied sequence as a read transaction of `views` sees
+   * it: the checkpoint committed with the rows that transaction reads.
+   */
+  appliedIn(views: ViewStore, namespace: string, transaction: Transaction): number {
+    return views.checkpoints.get(`${this.options.checkpointName}/${streamName(namespace)}`, { transaction }) ?? 0;
   }
 
   /**

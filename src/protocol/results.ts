@@ -118,6 +118,12 @@ export interface CollectResult {
   /** False when another process held the sweep lock (only this host's disk was cleaned). */
   swept: boolean;
   /**
+   * True when nothing changed since a collection that found nothing: no event
+   * in any stream, no blob let go, no snapshot directory awaiting its event,
+   * no lease or ingest expiry passed. Nothing was read; nothing can be garbage.
+   */
+  unchanged?: boolean;
+  /**
    * Present when a reply had to cut the lists to fit a NATS message: the
    * full counts (the lists then hold the first {@link replyListLimit}).
    */

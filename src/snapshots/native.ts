@@ -187,6 +187,11 @@ export class NativeSnapshotter {
    * Whether `dir` was made for a command whose event may still come (made
    * less than `graceMs` ago and not confirmed): not garbage yet.
    */
+  /** Whether some directory was made for a command whose event has not confirmed it yet. */
+  hasUnconfirmed(): boolean {
+    return this.unconfirmed.size > 0;
+  }
+
   awaitingEvent(dir: string, graceMs: number, now = Date.now()): boolean {
     const at = this.unconfirmed.get(dir);
     if (at === undefined) return false;
