@@ -135,7 +135,7 @@ export const scalingSuite: Suite = {
       const collected = await timed(() => ctx.client.gc.collect());
       collecting = false;
       await probe;
-      const removed = collected.value.result.removed?.length ?? 0;
+      const removed = collected.value.result.totals?.removed ?? collected.value.result.removed.length;
       ctx.record(fromSamples({ id: `scaling.gc.collect.${size}`, name: `gc removing ${removed} blobs at ${size} images`, section: "scaling", note: "ms" }, [collected.ms]));
       ctx.record(fromSamples({ id: `scaling.gc.worst-request.${size}`, name: `slowest images get during that gc at ${size} images`, section: "scaling", note: "ms" }, [worst]));
       gcReal.points.push({ n: size, value: collected.ms });

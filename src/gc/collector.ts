@@ -58,8 +58,14 @@ export interface CollectorOptions {
   duplicateWindowMs: number;
 }
 
-/** Events appended per round trip of a namespace's chain (later ones expect the previous one's id). */
-const chainWindow = 256;
+/**
+ * Events appended per round trip of a namespace's chain (later ones expect the
+ * previous one's id). 64, not more: a window of 256 made the event loop wait
+ * up to ~140 ms while its appends were built and their acks handled (2,000
+ * removals, measured with a 1 ms lag probe); 64 kept it at ~14 ms for the same
+ * total time.
+ */
+const chainWindow = 64;
 
 /**
  * The sweep (docs/gc.md): mark from the roots at the rv the views have
