@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { imageUsageDb, imageUsageDepsDb } from "../src/projections/image-usage.js";
+import { imageUsageDb, imageUsageDepsDb, imageUsageSourcesDb } from "../src/projections/image-usage.js";
 import { imagesDb } from "../src/projections/images.js";
 import { replayIntoFreshViews } from "../src/projections/rebuild.js";
 import type { ViewStore } from "../src/projections/view-store.js";
@@ -138,7 +138,7 @@ describe("image-usage view", () => {
     }
 
     await p.server.runtime.catchUp(30_000);
-    const names = [imagesDb, imageUsageDb, imageUsageDepsDb];
+    const names = [imagesDb, imageUsageDb, imageUsageSourcesDb, imageUsageDepsDb];
     const dir = tempDir("purser-usage-rebuild-");
     let fresh: ViewStore | undefined;
     try {

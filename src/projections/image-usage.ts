@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { encode } from "@msgpack/msgpack";
+import type { Database } from "lmdb";
 import { notFound } from "../errors/errdefs.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ImageTarget } from "../events/image-events.js";
@@ -12,13 +13,16 @@ import { getContent } from "./content.js";
 import { getImage } from "./images.js";
 import { prefixRange } from "./key-range.js";
 import type { Projection } from "./projection.js";
+import { unwrapBin, wrapBin } from "./record-view.js";
 import type { ViewStore } from "./view-store.js";
 
 /**
  * SIZE and PLATFORMS of `images ls`, kept in the views (docs/lmdb.md):
  *
- *   image-usage        [ns, name]          → UsageRow   what `ctr images ls` computes
- *   image-usage-deps   [ns, digest, name]  → true       the blobs each row was computed from
+ *   image-usage          [ns, name]          → ImageUsage as standard msgpack (in a bin, as
+ *                                                        record-view.ts): sent in list pages as stored
+ *   image-usage-sources  [ns, name]          → UsageSources  what the row was computed from
+ *   image-usage-deps     [ns, digest, name]  → true       the blobs each row read or missed
  *
  * A row is computed when its image is created or its target changes, and again
  * when a blob it read (or looked for and did not find) enters or leaves the
@@ -34,14 +38,11 @@ import type { ViewStore } from "./view-store.js";
  * has let go of it, and that event recomputes the rows that read it.
  */
 export const imageUsageDb = "image-usage";
+export const imageUsageSourcesDb = "image-usage-sources";
 export const imageUsageDepsDb = "image-usage-deps";
 
-/** The columns of one image, and what they were computed from. */
-export interface UsageRow {
-  /** Packed size for the host's platform; absent when a manifest or index on the way is not held. */
-  size?: number;
-  /** `os/arch[/variant]`, sorted; empty when they cannot be read. */
-  platforms: string[];
+/** What one image's row was computed from. */
+export interface UsageSources {
   /** The target the row was computed for (a label change leaves the row alone). */
   target: { digest: string; mediaType: string; size: number };
   /** Every digest the walk asked for, held or not (its deps). */
@@ -84,30 +85,31 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
     } catch {
       platforms = [];
     }
-    const row: UsageRow = {
-      ...(size === undefined ? {} : { size }),
-      platforms,
+    const usage: ImageUsage = { ...(size === undefined ? {} : { size }), platforms };
+    const sources: UsageSources = {
       target: { digest: target.digest, mediaType: target.mediaType, size: target.size },
       reads: [...reads].sort(),
     };
     drop(views, ns, name);
-    views.db<UsageRow, [string, string]>(imageUsageDb).putSync([ns, name], row);
+    usageRows(views).putSync([ns, name], wrapBin(encode(usage)));
+    views.db<UsageSources, [string, string]>(imageUsageSourcesDb).putSync([ns, name], sources);
     const deps = views.db<boolean, DepKey>(imageUsageDepsDb);
-    for (const digest of row.reads) deps.putSync([ns, digest, name], true);
+    for (const digest of sources.reads) deps.putSync([ns, digest, name], true);
   };
 
   const drop = (views: ViewStore, ns: string, name: string) => {
-    const rows = views.db<UsageRow, [string, string]>(imageUsageDb);
+    const rows = views.db<UsageSources, [string, string]>(imageUsageSourcesDb);
     const old = rows.get([ns, name]);
     if (!old) return;
     const deps = views.db<boolean, DepKey>(imageUsageDepsDb);
     for (const digest of old.reads) deps.removeSync([ns, digest, name]);
     rows.removeSync([ns, name]);
+    usageRows(views).removeSync([ns, name]);
   };
 
   return {
     name: "image-usage",
-    databases: [imageUsageDb, imageUsageDepsDb],
+    databases: [imageUsageDb, imageUsageSourcesDb, imageUsageDepsDb],
     apply(views: ViewStore, stored: StoredEvent): void {
       const ns = stored.namespace;
       const e = stored.event;
@@ -117,7 +119,7 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
           // The images projection ran first: only a record it kept gets a row.
           const image = getImage(views, ns, e.data.image.name);
           if (!image) return;
-          const old = views.db<UsageRow, [string, string]>(imageUsageDb).get([ns, image.name]);
+          const old = views.db<UsageSources, [string, string]>(imageUsageSourcesDb).get([ns, image.name]);
           const t = image.target;
           if (old && old.target.digest === t.digest && old.target.mediaType === t.mediaType && old.target.size === t.size) return;
           compute(views, ns, image.name, t);
@@ -145,13 +147,22 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
   };
 }
 
-/** The row of one image (undefined for an image the view has no row for). */
-export function getImageUsage(views: ViewStore, namespace: string, name: string): ImageUsage | undefined {
-  const row = views.db<UsageRow, [string, string]>(imageUsageDb).get([namespace, name]);
-  return row ? { ...(row.size === undefined ? {} : { size: row.size }), platforms: row.platforms } : undefined;
+const handles = new WeakMap<ViewStore, Database<Uint8Array, [string, string]>>();
+
+/** The usage rows through a binary handle: their bytes are standard msgpack, not lmdb's encoding. */
+function usageRows(views: ViewStore): Database<Uint8Array, [string, string]> {
+  let db = handles.get(views);
+  if (!db) {
+    db = views.root.openDB<Uint8Array, [string, string]>({ name: imageUsageDb, encoding: "binary" });
+    handles.set(views, db);
+  }
+  return db;
 }
 
-/** The columns of one image as standard msgpack (a list page carries them beside the records). */
+const noUsage = encode({ platforms: [] } satisfies ImageUsage);
+
+/** The columns of one image as standard msgpack, as stored (a list page carries them beside the records). */
 export function encodedImageUsage(views: ViewStore, namespace: string, name: string): Uint8Array {
-  return encode(getImageUsage(views, namespace, name) ?? { platforms: [] });
+  const stored = usageRows(views).get([namespace, name]);
+  return stored ? unwrapBin(stored) : noUsage;
 }

@@ -181,7 +181,7 @@ function firstAfter(ids: readonly string[], after: string): number {
 }
 
 /** A msgpack bin holding `body`. */
-function wrapBin(body: Uint8Array): Uint8Array {
+export function wrapBin(body: Uint8Array): Uint8Array {
   const n = body.byteLength;
   const headerLength = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
   const out = Buffer.allocUnsafe(headerLength + n);
@@ -200,7 +200,7 @@ function wrapBin(body: Uint8Array): Uint8Array {
 }
 
 /** The body of a stored msgpack bin (a view of it, no copy). */
-function unwrapBin(stored: Uint8Array): Uint8Array {
+export function unwrapBin(stored: Uint8Array): Uint8Array {
   switch (stored[0]) {
     case 0xc4:
       return stored.subarray(2);

@@ -33,9 +33,10 @@ interface SessionMarker {
  * projection writes (a new database, a new row shape) raises it; a generation
  * built with another layout is thrown away at start and replayed from the
  * log, as a torn one is, so no view is ever read in a shape its code does not
- * write. History: 1 (unnumbered) → 2: image-usage and the label indexes.
+ * write. History: 1 (unnumbered) → 2: image-usage and the label indexes →
+ * 3: image-usage rows stored as the msgpack a list page sends.
  */
-export const viewsLayout = 2;
+export const viewsLayout = 3;
 
 export function currentBootId(): string {
   try {
