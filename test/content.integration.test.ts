@@ -534,3 +534,24 @@ describe("content sharing policy", () => {
     }
   });
 });
+
+describe("content store start and stop", () => {
+  test("a store stopped while it is still making spare files leaves none open and none on disk", async () => {
+    const p = await startTestPurser();
+    try {
+      for (let i = 0; i < 5; i++) {
+        // A restart begins refilling the spares at once; the stop comes before it is done.
+        await p.server.stop();
+        const server = await PurserServer.start({ natsUrl: p.nats.url, dataDir: p.dataDir, log: silentLogger });
+        p.server = server;
+      }
+      await p.server.stop();
+      const left = readdirSync(join(p.dataDir, "ingest")).filter((n) => n.startsWith("spare-"));
+      // A running server again before asserting: the harness stops it (a stopped one would not stop twice).
+      p.server = await PurserServer.start({ natsUrl: p.nats.url, dataDir: p.dataDir, log: silentLogger });
+      assert.deepEqual(left, []);
+    } finally {
+      await p.stop();
+    }
+  });
+});

@@ -197,7 +197,16 @@ export class BlobStore {
     this.refilling = true;
     void (async () => {
       try {
-        while (!this.closed && this.spares.length < spareTarget) this.spares.push(await this.createTemp(sparePrefix));
+        while (!this.closed && this.spares.length < spareTarget) {
+          const spare = await this.createTemp(sparePrefix);
+          if (this.closed) {
+            // Made while the store was closing: close() has already let go of the others.
+            await spare.fh.close().catch(() => {});
+            await fs.rm(spare.path, { force: true });
+            break;
+          }
+          this.spares.push(spare);
+        }
       } catch {
         // A full disk or a vanished directory: puts create their own files.
       } finally {

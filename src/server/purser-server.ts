@@ -161,7 +161,14 @@ export class PurserServer {
     return this.views.rebuild(onProgress);
   }
 
-  async stop(): Promise<void> {
+  private stopping?: Promise<void>;
+
+  /** Stops everything, once: a second call waits for the first (a stopped server stops again at once). */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.stopOnce());
+  }
+
+  private async stopOnce(): Promise<void> {
     await this.service.stop();
     await this.gc.stop();
     await this.unpacker.stop();
