@@ -1,7 +1,7 @@
 import type { Transaction } from "lmdb";
 import { isJetStreamApiError, JetStreamApiCode } from "../events/jetstream-errors.js";
 import { Limiter } from "../concurrency/limiter.js";
-import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/nats-core";
 import { inject, injectable } from "../di.js";
 import { Tokens } from "../tokens.js";
@@ -23,6 +23,13 @@ export interface RuntimeOptions {
   rescanIntervalMs: number;
   /** Name of the checkpoint family (one per projection runtime). */
   checkpointName: string;
+  /**
+   * A feed that delivered nothing for this long, with nobody waiting on it,
+   * is parked: its consumer is stopped (each costs nats-server ~35–55 KiB and
+   * a share of its idle CPU: docs/performance.md) until a wait, a command's
+   * catch-up or the rescan seeing its stream grow starts it again. 0: never.
+   */
+  parkIdleMs: number;
 }
 
 export const defaultRuntimeOptions: RuntimeOptions = {
@@ -30,6 +37,7 @@ export const defaultRuntimeOptions: RuntimeOptions = {
   maxInFlight: 2000,
   rescanIntervalMs: 5000,
   checkpointName: "views",
+  parkIdleMs: 60_000,
 };
 
 interface Waiter {
@@ -49,6 +57,12 @@ interface StreamFeed {
   acceptedGapAt?: number;
   /** Watches a feed someone waits on: one that makes no progress is restarted (see {@link ProjectionRuntime.watchStall}). */
   stallTimer?: NodeJS.Timeout;
+  /** When it last delivered a message (or was started). */
+  lastActivity: number;
+  /** Its consumer is being stopped to park it. */
+  parking?: boolean;
+  /** No consumer: idle, until something needs it (see {@link RuntimeOptions.parkIdleMs}). */
+  parked?: boolean;
 }
 
 /**
@@ -123,6 +137,7 @@ export class ProjectionRuntime {
     });
     await this.rescan();
     this.rescanTimer = setInterval(() => {
+      this.parkIdle();
       this.rescan().catch((err) => this.log.warn("stream rescan failed", { err }));
     }, this.options.rescanIntervalMs);
     this.rescanTimer.unref();
@@ -164,15 +179,54 @@ export class ProjectionRuntime {
     this.feeds.clear();
   }
 
+  /**
+   * Tracks streams created meanwhile; while some feed is parked, also reads
+   * every stream's last sequence and starts the parked ones that grew (an
+   * event another process appended).
+   */
   async rescan(): Promise<void> {
-    for (const ns of await this.store.listNamespaces()) this.track(ns);
+    if (![...this.feeds.values()].some((f) => f.parked)) {
+      for (const ns of await this.store.listNamespaces()) this.track(ns);
+      return;
+    }
+    for (const [ns, last] of await this.store.lastSequences()) {
+      const feed = this.feeds.get(streamName(ns));
+      if (!feed) this.track(ns);
+      else if (feed.parked && last > feed.applied) this.resume(feed);
+    }
   }
 
-  /** Starts consuming a namespace's stream if this runtime is not already. */
+  /** Parks the feeds idle for {@link RuntimeOptions.parkIdleMs} that nobody waits on. */
+  private parkIdle(): void {
+    const idleMs = this.options.parkIdleMs;
+    if (idleMs <= 0 || !this.running) return;
+    const now = Date.now();
+    for (const feed of this.feeds.values()) {
+      if (feed.parked || feed.parking || !feed.messages || feed.waiters.length > 0 || now - feed.lastActivity < idleMs) continue;
+      feed.parking = true;
+      feed.messages.stop();
+    }
+  }
+
+  /** How many feeds are parked (without a consumer). */
+  parkedFeeds(): number {
+    return [...this.feeds.values()].filter((f) => f.parked).length;
+  }
+
+  /** Starts a parked feed's consumer again, from its checkpoint. */
+  private resume(feed: StreamFeed): void {
+    if (!feed.parked || !this.running) return;
+    feed.parked = false;
+    feed.lastActivity = Date.now();
+    feed.done = this.consume(feed);
+  }
+
+  /** Starts consuming a namespace's stream if this runtime is not already (a parked feed starts again). */
   track(namespace: string): void {
     if (!this.running) return;
     const stream = streamName(namespace);
-    if (this.feeds.has(stream)) return;
+    const known = this.feeds.get(stream);
+    if (known) return this.resume(known);
     const feed: StreamFeed = {
       namespace,
       stream,
@@ -180,6 +234,7 @@ export class ProjectionRuntime {
       waiters: [],
       stopped: false,
       done: Promise.resolve(),
+      lastActivity: Date.now(),
     };
     this.feeds.set(stream, feed);
     feed.done = this.consume(feed);
@@ -277,12 +332,24 @@ export class ProjectionRuntime {
 
   private async consume(feed: StreamFeed): Promise<void> {
     let backoffMs = 100;
+    let consumer: Consumer | undefined;
+    /**
+     * nats.js makes each ordered consumer with a 5-minute inactive threshold:
+     * one stopped and not deleted stays on nats-server that long. Each one
+     * this loop leaves behind (parked, restarted) is deleted; at a stop of the
+     * whole runtime they are left to expire, so a stop stays quick.
+     */
+    const dropConsumer = () => {
+      const c = consumer;
+      consumer = undefined;
+      if (c && this.running && !feed.stopped) c.delete().catch(() => {});
+    };
     while (!feed.stopped && this.running) {
       try {
         // At most a few consumer creations at once: on a host with a thousand
         // namespaces, all at once timed out in JetStream's API (issue 15).
         const messages = await consumerCreations.run(async () => {
-          const consumer = await this.store.js.consumers.get(feed.stream, {
+          consumer = await this.store.js.consumers.get(feed.stream, {
             deliver_policy: DeliverPolicy.StartSequence,
             opt_start_seq: feed.applied + 1,
           });
@@ -306,6 +373,7 @@ export class ProjectionRuntime {
           this.applyBatch(feed, b);
         };
         for await (const m of messages) {
+          feed.lastActivity = Date.now();
           if (m.seq <= feed.applied) continue; // redelivered after an ordered-consumer reset
           const expected = (batch.length > 0 ? batch[batch.length - 1]!.seq : feed.applied) + 1;
           if (m.seq > expected && feed.applied > 0 && feed.acceptedGapAt !== expected) {
@@ -335,8 +403,20 @@ export class ProjectionRuntime {
         }
         flush();
         backoffMs = 100;
+        dropConsumer();
+        if (feed.parking) {
+          // Stopped to park: no consumer until the feed is needed (resume starts this loop again).
+          feed.parking = false;
+          feed.messages = undefined;
+          if (feed.waiters.length > 0) continue; // someone came to wait meanwhile
+          feed.parked = true;
+          this.log.debug("views' feed parked: idle", { stream: feed.stream, applied: feed.applied });
+          return;
+        }
       } catch (err) {
+        feed.parking = false;
         feed.messages?.stop();
+        dropConsumer();
         if (feed.stopped || !this.running) break;
         if (isJetStreamApiError(err, JetStreamApiCode.StreamNotFound) && feed.waiters.length === 0) {
           // Tracked for a wait on a namespace with no log (a min-rv query naming
