@@ -19,6 +19,7 @@ import { fromSamples, measureOps, runConcurrent, timed } from "./measure.js";
  *   while it ran; the process's RSS (server and client share it);
  * - namespaces 1 / 100 / 1,000 (a stream and a feed each): nats-server RSS
  *   and idle CPU, and a restart of a second serve until its views are current;
+ *   then the same once the idle feeds have parked (up to 90 s of waiting);
  * - a rebuild of everything at the end (every event of the run).
  *
  * `BENCH_SCALE` scales the sizes. Sizes already reached by earlier suites
@@ -187,6 +188,19 @@ export const scalingSuite: Suite = {
       }
     } finally {
       rmSync(restartDir, { recursive: true, force: true });
+    }
+
+    // The same host once its idle feeds have parked (runtime parkIdleMs): their consumers are gone.
+    {
+      const streams = (await ctx.server.store.listNamespaces()).length;
+      const deadline = Date.now() + 90_000;
+      while (ctx.server.runtime.parkedFeeds() < streams * 0.9 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
+      const parked = ctx.server.runtime.parkedFeeds();
+      await new Promise((r) => setTimeout(r, 2000));
+      const rss = rssMiB(ctx.natsPid);
+      const cpu = await idleCpuPercent(ctx.natsPid, 3000);
+      ctx.record(fromSamples({ id: "scaling.namespaces.nats-rss-parked", name: `nats-server RSS at ${streams} streams, ${parked} feeds parked (MiB, not ms)`, section: "scaling", note: "MiB" }, [rss]));
+      ctx.record(fromSamples({ id: "scaling.namespaces.nats-idle-cpu-parked", name: `nats-server idle CPU at ${streams} streams, ${parked} feeds parked (%, not ms)`, section: "scaling", note: "%" }, [cpu]));
     }
 
     // Everything the run wrote, rebuilt.

@@ -57,6 +57,8 @@ interface StreamFeed {
   acceptedGapAt?: number;
   /** Watches a feed someone waits on: one that makes no progress is restarted (see {@link ProjectionRuntime.watchStall}). */
   stallTimer?: NodeJS.Timeout;
+  /** The consumer of the running feed (deleted when the feed stops it). */
+  consumer?: Consumer;
   /** When it last delivered a message (or was started). */
   lastActivity: number;
   /** Its consumer is being stopped to park it. */
@@ -176,6 +178,11 @@ export class ProjectionRuntime {
       f.messages?.stop();
     }
     await Promise.allSettled(feeds.map((f) => f.done));
+    // Their consumers go too (sent before the connection drains; answers are not awaited).
+    for (const f of feeds) {
+      f.consumer?.delete().catch(() => {});
+      f.consumer = undefined;
+    }
     this.feeds.clear();
   }
 
@@ -332,27 +339,27 @@ export class ProjectionRuntime {
 
   private async consume(feed: StreamFeed): Promise<void> {
     let backoffMs = 100;
-    let consumer: Consumer | undefined;
     /**
      * nats.js makes each ordered consumer with a 5-minute inactive threshold:
-     * one stopped and not deleted stays on nats-server that long. Each one
-     * this loop leaves behind (parked, restarted) is deleted; at a stop of the
-     * whole runtime they are left to expire, so a stop stays quick.
+     * one stopped and not deleted stays on nats-server that long (a restarted
+     * serve doubled the consumers for 5 minutes). Each one this loop leaves
+     * behind is deleted, without waiting for the answer.
      */
     const dropConsumer = () => {
-      const c = consumer;
-      consumer = undefined;
-      if (c && this.running && !feed.stopped) c.delete().catch(() => {});
+      const c = feed.consumer;
+      feed.consumer = undefined;
+      c?.delete().catch(() => {});
     };
     while (!feed.stopped && this.running) {
       try {
         // At most a few consumer creations at once: on a host with a thousand
         // namespaces, all at once timed out in JetStream's API (issue 15).
         const messages = await consumerCreations.run(async () => {
-          consumer = await this.store.js.consumers.get(feed.stream, {
+          const consumer = await this.store.js.consumers.get(feed.stream, {
             deliver_policy: DeliverPolicy.StartSequence,
             opt_start_seq: feed.applied + 1,
           });
+          feed.consumer = consumer;
           return consumer.consume({ max_messages: this.options.maxInFlight });
         });
         feed.messages = messages;
