@@ -36,6 +36,11 @@ describe("parked feeds", () => {
     assert.deepEqual((await p.client.leases.list(ns, [], { minRv: first.rv })).result.map((l) => l.id), ["one"]);
     await eventually(() => p.server.runtime.parkedFeeds() >= 1, "parked");
     await eventually(async () => (await consumersOf(ns)) === 0, "without a consumer on nats-server", 20_000);
+    // It stays parked through several rescans (each lists the streams; none grew).
+    const parked = p.server.runtime.parkedFeeds();
+    await new Promise((r) => setTimeout(r, 5 * 200));
+    assert.equal(p.server.runtime.parkedFeeds(), parked, "no rescan woke an idle feed");
+    assert.equal(await consumersOf(ns), 0);
 
     // A command and a read of it, with its rv.
     const second = await p.client.leases.create(ns, { id: "two" });

@@ -193,7 +193,8 @@ export class ProjectionRuntime {
    */
   async rescan(): Promise<void> {
     if (![...this.feeds.values()].some((f) => f.parked)) {
-      for (const ns of await this.store.listNamespaces()) this.track(ns);
+      // Only new streams: a feed parked while the listing was under way stays parked.
+      for (const ns of await this.store.listNamespaces()) if (!this.feeds.has(streamName(ns))) this.track(ns);
       return;
     }
     for (const [ns, last] of await this.store.lastSequences()) {
