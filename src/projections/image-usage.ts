@@ -55,9 +55,40 @@ type DepKey = [string, string, string];
 /** Bounds of one row's walk: it runs inside the batch's write transaction. */
 const maxReads = 4096;
 const maxUsageBlob = Math.min(maxJsonBlob, 4 * 1024 * 1024);
+/** The read cache: blobs up to 64 KiB (manifests, indexes, configs), 4,096 of them, 16 MiB in all. */
+const maxCachedBlob = 64 * 1024;
+const maxCachedBlobs = 4096;
+const maxCachedBytes = 16 * 1024 * 1024;
 
 /** The projection, reading blobs from `blobPath(digest)` (a digest already validated). */
 export function imageUsageProjection(blobPath: (digest: string) => string): Projection {
+  /**
+   * Recently read blobs by digest. A blob's bytes never change, so a cached
+   * copy is never stale (whether the namespace holds it is asked of the
+   * content view every time); tags of one image, and a rebuild's replay,
+   * read the same manifests over and over.
+   */
+  const recent = new Map<string, Uint8Array>();
+  let recentBytes = 0;
+  const readBlob = (digest: string): Uint8Array => {
+    const hit = recent.get(digest);
+    if (hit) {
+      recent.delete(digest);
+      recent.set(digest, hit);
+      return hit;
+    }
+    const bytes = readFileSync(blobPath(digest));
+    if (bytes.byteLength <= maxCachedBlob) {
+      recent.set(digest, bytes);
+      recentBytes += bytes.byteLength;
+      for (const [d, b] of recent) {
+        if (recentBytes <= maxCachedBytes && recent.size <= maxCachedBlobs) break;
+        recent.delete(d);
+        recentBytes -= b.byteLength;
+      }
+    }
+    return bytes;
+  };
   const compute = (views: ViewStore, ns: string, name: string, target: ImageTarget) => {
     const reads = new Set<string>();
     let attempts = 0;
@@ -69,7 +100,7 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
       if (!held) throw notFound(`content digest ${desc.digest}: not found`);
       // The held size, not the declared one: a manifest may call a layer small.
       if (held.size > maxUsageBlob) throw new Error(`blob ${desc.digest} is ${held.size} bytes: too large to read as JSON`);
-      return readFileSync(blobPath(desc.digest));
+      return readBlob(desc.digest);
     };
     const desc: Descriptor = { mediaType: target.mediaType, digest: target.digest, size: target.size };
     let size: number | undefined;
