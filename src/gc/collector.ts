@@ -17,6 +17,7 @@ import type { SnapshotRecord } from "../events/snapshot-events.js";
 import type { NativeSnapshotter } from "../snapshots/native.js";
 import type { Transaction } from "lmdb";
 import { runInSlices, yieldEvery, type Steps } from "../concurrency/cooperative.js";
+import { Limiter } from "../concurrency/limiter.js";
 import type { ViewStore } from "../projections/view-store.js";
 import { hostRootsSteps, nextExpiry, ObjectIndex } from "./graph.js";
 import type { GcLock, HeldLock } from "./gc-lock.js";
@@ -66,6 +67,11 @@ export interface CollectorOptions {
  * total time.
  */
 const chainWindow = 64;
+
+/** File operations of a disk cleanup in flight at once (libuv's pool has 4 threads; the rest of the process shares it). */
+const fileOps = new Limiter(8);
+/** Host-stream records of removed blobs in flight at once. */
+const recordOps = new Limiter(32);
 
 /**
  * The sweep (docs/gc.md): mark from the roots at the rv the views have
@@ -369,30 +375,40 @@ export class GarbageCollector {
     const candidates = onDisk.filter((d) => unheld(d, held));
     if (candidates.length === 0) return [];
     await fs.mkdir(this.trashDir, { recursive: true });
-    const aside: Array<{ digest: string; size: number; trash: string }> = [];
-    for (const digest of candidates) {
-      const trash = join(this.trashDir, digest.replace(":", "-"));
-      try {
-        const size = (await fs.stat(this.blobs.blobPath(digest))).size;
-        await fs.rename(this.blobs.blobPath(digest), trash);
-        aside.push({ digest, size, trash });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      }
-    }
+    // Each phase over many files runs a few at a time (fileOps); the phases stay in order.
+    const movedAside = await Promise.all(
+      candidates.map((digest) =>
+        fileOps.run(async () => {
+          const trash = join(this.trashDir, digest.replace(":", "-"));
+          try {
+            const size = (await fs.stat(this.blobs.blobPath(digest))).size;
+            await fs.rename(this.blobs.blobPath(digest), trash);
+            return { digest, size, trash };
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+            return undefined;
+          }
+        }),
+      ),
+    );
+    const aside = movedAside.filter((a): a is { digest: string; size: number; trash: string } => a !== undefined);
     const epoch = this.caughtUpAtEpoch;
     held = await this.heldDigests();
-    const removed: Array<{ digest: string; size: number }> = [];
-    for (const a of aside) {
-      if (this.blobs.isPinned(a.digest) || this.blobs.unpinnedSince(a.digest, epoch) || held.has(a.digest)) {
-        await this.putBack(a.trash, a.digest);
-        continue;
-      }
-      await fs.rm(a.trash, { force: true });
-      removed.push({ digest: a.digest, size: a.size });
-    }
+    const kept = await Promise.all(
+      aside.map((a) =>
+        fileOps.run(async () => {
+          if (this.blobs.isPinned(a.digest) || this.blobs.unpinnedSince(a.digest, epoch) || held.has(a.digest)) {
+            await this.putBack(a.trash, a.digest);
+            return undefined;
+          }
+          await fs.rm(a.trash, { force: true });
+          return { digest: a.digest, size: a.size };
+        }),
+      ),
+    );
+    const removed = kept.filter((b): b is { digest: string; size: number } => b !== undefined);
     this.blobs.forgetUnpins(epoch);
-    for (const b of removed) await this.recordBlobRemoved(b.digest, b.size, runId);
+    await Promise.all(removed.map((b) => recordOps.run(() => this.recordBlobRemoved(b.digest, b.size, runId))));
     return removed;
   }
 
