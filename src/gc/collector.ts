@@ -175,7 +175,10 @@ export class GarbageCollector {
     }
     this.quiet = undefined;
     const before = { unpins: this.blobs.unpinEpoch() };
+    const lockAsked = performance.now();
     const lock = opts.waitForLock ? await this.lock.acquire(this.options.lockWaitMs) : await this.lock.tryAcquire();
+    // Waited for another process's sweep: its deletions came after this catch-up.
+    const stillCaughtUp = performance.now() - lockAsked < 50;
     if (!lock && opts.waitForLock) throw unavailable(`another process holds the gc sweep lock after ${this.options.lockWaitMs}ms`);
     const removed: RemovedObject[] = [];
     const expiredIngests: string[] = [];
@@ -186,7 +189,7 @@ export class GarbageCollector {
       this.ownRuns.add(runId);
       if (this.ownRuns.size > 1000) this.ownRuns.delete(this.ownRuns.values().next().value!);
       try {
-        const swept = await this.sweep(runId, lock);
+        const swept = await this.sweep(runId, lock, stillCaughtUp);
         removed.push(...swept.removed);
         expiredIngests.push(...swept.expiredIngests);
         pauseMs = swept.pauseMs;
@@ -213,13 +216,14 @@ export class GarbageCollector {
    * views catch up), at most `maxAttempts` times. Returns once the views have
    * applied what it appended.
    */
-  private async sweep(runId: string, lock: HeldLock): Promise<{ removed: RemovedObject[]; expiredIngests: string[]; pauseMs: number; attempts: number; nextExpiry?: number }> {
+  private async sweep(runId: string, lock: HeldLock, caughtUp = false): Promise<{ removed: RemovedObject[]; expiredIngests: string[]; pauseMs: number; attempts: number; nextExpiry?: number }> {
     const removed: RemovedObject[] = [];
     const expiredIngests: string[] = [];
     const appliedTo = new Map<string, number>();
     let pauseMs = 0;
     for (let attempt = 1; ; attempt++) {
-      await this.catchUp();
+      // The collection caught up just before its first attempt (one listing of every stream, not two).
+      if (attempt > 1 || !caughtUp) await this.catchUp();
       const t0 = performance.now();
       const { graph, removals, nextExpiry } = await this.plan();
       const byNs = new Map<string, Removal[]>();
