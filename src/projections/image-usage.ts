@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { encode } from "@msgpack/msgpack";
 import type { Database } from "lmdb";
-import { notFound } from "../errors/errdefs.js";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ImageTarget } from "../events/image-events.js";
 import type { ImageUsage } from "../protocol/results.js";
@@ -52,6 +51,14 @@ export interface UsageSources {
 
 type DepKey = [string, string, string];
 
+/**
+ * Why a walk stopped (a blob not held, too large, too many reads) does not
+ * matter: the column is `-`. One error object, thrown again and again: a
+ * replay of images whose content is elsewhere would otherwise build two
+ * errors, with their stacks, per image.
+ */
+const walkStopped = new Error("image usage walk stopped");
+
 /** Bounds of one row's walk: it runs inside the batch's write transaction. */
 const maxReads = 4096;
 const maxUsageBlob = Math.min(maxJsonBlob, 4 * 1024 * 1024);
@@ -94,12 +101,12 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
     let attempts = 0;
     const read = (desc: Descriptor): Uint8Array => {
       // An index that names itself would walk for ever: a crafted image costs a bounded walk.
-      if (++attempts > maxReads) throw new Error(`more than ${maxReads} blobs read`);
+      if (++attempts > maxReads) throw walkStopped;
       reads.add(desc.digest);
       const held = digestError(desc.digest) ? undefined : getContent(views, ns, desc.digest);
-      if (!held) throw notFound(`content digest ${desc.digest}: not found`);
+      if (!held) throw walkStopped;
       // The held size, not the declared one: a manifest may call a layer small.
-      if (held.size > maxUsageBlob) throw new Error(`blob ${desc.digest} is ${held.size} bytes: too large to read as JSON`);
+      if (held.size > maxUsageBlob) throw walkStopped;
       return readBlob(desc.digest);
     };
     const desc: Descriptor = { mediaType: target.mediaType, digest: target.digest, size: target.size };
