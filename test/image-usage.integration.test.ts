@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { imageUsageDb, imageUsageDepsDb, imageUsageSourcesDb } from "../src/projections/image-usage.js";
+import { imageUsageDb, imageUsageDepsDb, imageUsageOfDb, imageUsageSourcesDb, imageUsageUsersDb } from "../src/projections/image-usage.js";
 import { imagesDb } from "../src/projections/images.js";
 import { replayIntoFreshViews } from "../src/projections/rebuild.js";
 import type { ViewStore } from "../src/projections/view-store.js";
@@ -96,11 +96,29 @@ describe("image-usage view", () => {
     rv = (await p.client.images.delete(ns, name)).rv;
     await p.server.runtime.waitFor(ns, rv, 10_000);
     const views = p.server.holder.current;
-    assert.equal(views.db(imageUsageDb).get([ns, name]), undefined);
-    assert.deepEqual(
-      [...views.db(imageUsageDepsDb).getKeys()].filter((k) => (k as string[])[0] === ns),
-      [],
-    );
+    for (const db of [imageUsageDb, imageUsageSourcesDb, imageUsageDepsDb, imageUsageUsersDb, imageUsageOfDb]) {
+      assert.deepEqual([...views.db(db).getKeys()].filter((k) => (k as string[])[0] === ns), [], `${db} keeps nothing of ${ns}`);
+    }
+  });
+
+  test("tags of one manifest share one row: walked once, changed together, gone with the last tag", async () => {
+    const ns = "usage-tags";
+    const img = multiPlatformImage();
+    let rv = 0;
+    for (const tag of ["a", "b", "c"]) rv = (await p.client.images.create(ns, { name: `example.com/app:${tag}`, target: img.target })).rv;
+    await p.server.runtime.waitFor(ns, rv, 10_000);
+    const rows = () => [...p.server.holder.current.db(imageUsageSourcesDb).getKeys()].filter((k) => (k as string[])[0] === ns).length;
+    assert.equal(rows(), 1);
+    rv = (await p.client.content.put(ns, "index", img.index)).rv;
+    rv = (await p.client.content.put(ns, "manifest", img.manifest)).rv;
+    for (const tag of ["a", "b", "c"]) assert.deepEqual(await usageOf(ns, `example.com/app:${tag}`, rv), { size: img.fullSize, platforms: img.platforms });
+    rv = (await p.client.images.delete(ns, "example.com/app:a")).rv;
+    rv = (await p.client.images.delete(ns, "example.com/app:b")).rv;
+    assert.deepEqual(await usageOf(ns, "example.com/app:c", rv), { size: img.fullSize, platforms: img.platforms });
+    assert.equal(rows(), 1);
+    rv = (await p.client.images.delete(ns, "example.com/app:c")).rv;
+    await p.server.runtime.waitFor(ns, rv, 10_000);
+    assert.equal(rows(), 0);
   });
 
   test("an index graph that doubles at each level is walked within the bound, and the service goes on", async () => {
@@ -138,7 +156,7 @@ describe("image-usage view", () => {
     }
 
     await p.server.runtime.catchUp(30_000);
-    const names = [imagesDb, imageUsageDb, imageUsageSourcesDb, imageUsageDepsDb];
+    const names = [imagesDb, imageUsageDb, imageUsageSourcesDb, imageUsageDepsDb, imageUsageUsersDb, imageUsageOfDb];
     const dir = tempDir("purser-usage-rebuild-");
     let fresh: ViewStore | undefined;
     try {

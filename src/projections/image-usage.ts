@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { encode } from "@msgpack/msgpack";
 import type { Database } from "lmdb";
@@ -18,15 +19,20 @@ import type { ViewStore } from "./view-store.js";
 /**
  * SIZE and PLATFORMS of `images ls`, kept in the views (docs/lmdb.md):
  *
- *   image-usage          [ns, name]          → ImageUsage as standard msgpack (in a bin, as
+ *   image-usage          [ns, target]        → ImageUsage as standard msgpack (in a bin, as
  *                                                        record-view.ts): sent in list pages as stored
- *   image-usage-sources  [ns, name]          → UsageSources  what the row was computed from
- *   image-usage-deps     [ns, digest, name]  → true       the blobs each row read or missed
+ *   image-usage-sources  [ns, target]        → UsageSources  what the row was computed from
+ *   image-usage-deps     [ns, digest, target] → true      the blobs each row read or missed
+ *   image-usage-users    [ns, target, name]  → true       the images whose target it is
+ *   image-usage-of       [ns, name]          → target     each image's row
  *
- * A row is computed when its image is created or its target changes, and again
- * when a blob it read (or looked for and did not find) enters or leaves the
- * namespace: the deps say which rows a content event touches, so a list costs
- * what a list without the columns costs and a content event what it changes.
+ * `target` is a hash of the target's digest, size and media type: every tag
+ * of one manifest shares one row, walked once. A row is computed when its
+ * first image appears, and again when a blob it read (or looked for and did
+ * not find) enters or leaves the namespace: the deps say which rows a content
+ * event touches — one per distinct target, however many tags — so a list
+ * costs what a list without the columns costs and a content event what it
+ * changes. The row goes with its last image.
  *
  * The walk is containerd's (`Image.Size` with the host's default platform,
  * `images.Platforms`), over the namespace's content: a blob counts only when
@@ -39,6 +45,8 @@ import type { ViewStore } from "./view-store.js";
 export const imageUsageDb = "image-usage";
 export const imageUsageSourcesDb = "image-usage-sources";
 export const imageUsageDepsDb = "image-usage-deps";
+export const imageUsageUsersDb = "image-usage-users";
+export const imageUsageOfDb = "image-usage-of";
 
 /** What one image's row was computed from. */
 export interface UsageSources {
@@ -96,7 +104,7 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
     }
     return bytes;
   };
-  const compute = (views: ViewStore, ns: string, name: string, target: ImageTarget) => {
+  const compute = (views: ViewStore, ns: string, key: string, target: ImageTarget) => {
     const reads = new Set<string>();
     let attempts = 0;
     const read = (desc: Descriptor): Uint8Array => {
@@ -128,26 +136,39 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
       target: { digest: target.digest, mediaType: target.mediaType, size: target.size },
       reads: [...reads].sort(),
     };
-    drop(views, ns, name);
-    usageRows(views).putSync([ns, name], wrapBin(encode(usage)));
-    views.db<UsageSources, [string, string]>(imageUsageSourcesDb).putSync([ns, name], sources);
+    drop(views, ns, key);
+    usageRows(views).putSync([ns, key], wrapBin(encode(usage)));
+    views.db<UsageSources, [string, string]>(imageUsageSourcesDb).putSync([ns, key], sources);
     const deps = views.db<boolean, DepKey>(imageUsageDepsDb);
-    for (const digest of sources.reads) deps.putSync([ns, digest, name], true);
+    for (const digest of sources.reads) deps.putSync([ns, digest, key], true);
   };
 
-  const drop = (views: ViewStore, ns: string, name: string) => {
+  /** Removes a target's row and its deps. */
+  const drop = (views: ViewStore, ns: string, key: string) => {
     const rows = views.db<UsageSources, [string, string]>(imageUsageSourcesDb);
-    const old = rows.get([ns, name]);
+    const old = rows.get([ns, key]);
     if (!old) return;
     const deps = views.db<boolean, DepKey>(imageUsageDepsDb);
-    for (const digest of old.reads) deps.removeSync([ns, digest, name]);
-    rows.removeSync([ns, name]);
-    usageRows(views).removeSync([ns, name]);
+    for (const digest of old.reads) deps.removeSync([ns, digest, key]);
+    rows.removeSync([ns, key]);
+    usageRows(views).removeSync([ns, key]);
+  };
+
+  /** The image no longer uses its target's row; the row goes with its last user. */
+  const release = (views: ViewStore, ns: string, name: string) => {
+    const of = views.db<string, [string, string]>(imageUsageOfDb);
+    const key = of.get([ns, name]);
+    if (key === undefined) return;
+    of.removeSync([ns, name]);
+    const users = views.db<boolean, DepKey>(imageUsageUsersDb);
+    users.removeSync([ns, key, name]);
+    const left = users.getKeys({ ...prefixRange([ns, key]), limit: 1 });
+    if ([...left].length === 0) drop(views, ns, key);
   };
 
   return {
     name: "image-usage",
-    databases: [imageUsageDb, imageUsageSourcesDb, imageUsageDepsDb],
+    databases: [imageUsageDb, imageUsageSourcesDb, imageUsageDepsDb, imageUsageUsersDb, imageUsageOfDb],
     apply(views: ViewStore, stored: StoredEvent): void {
       const ns = stored.namespace;
       const e = stored.event;
@@ -157,24 +178,28 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
           // The images projection ran first: only a record it kept gets a row.
           const image = getImage(views, ns, e.data.image.name);
           if (!image) return;
-          const old = views.db<UsageSources, [string, string]>(imageUsageSourcesDb).get([ns, image.name]);
-          const t = image.target;
-          if (old && old.target.digest === t.digest && old.target.mediaType === t.mediaType && old.target.size === t.size) return;
-          compute(views, ns, image.name, t);
+          const key = targetKey(image.target);
+          const of = views.db<string, [string, string]>(imageUsageOfDb);
+          if (of.get([ns, image.name]) === key) return; // a label change: the same target
+          release(views, ns, image.name);
+          of.putSync([ns, image.name], key);
+          views.db<boolean, DepKey>(imageUsageUsersDb).putSync([ns, key, image.name], true);
+          // Tags of one manifest share its row: walked once.
+          if (!views.db<UsageSources, [string, string]>(imageUsageSourcesDb).get([ns, key])) compute(views, ns, key, image.target);
           return;
         }
         case "ImageDeleted":
-          drop(views, ns, e.data.name);
+          release(views, ns, e.data.name);
           return;
         case "ContentCommitted":
         case "ContentDeleted": {
-          // A blob entered or left the namespace: the rows that read it (or missed it) change.
+          // A blob entered or left the namespace: the targets whose walk read it (or missed it) change.
           const digest = e.type === "ContentDeleted" ? e.data.digest : e.data.content.digest;
-          const names = [...views.db<boolean, DepKey>(imageUsageDepsDb).getKeys(prefixRange([ns, digest]))].map((k) => String((k as unknown[])[2]));
-          for (const name of names) {
-            const image = getImage(views, ns, name);
-            if (image) compute(views, ns, name, image.target);
-            else drop(views, ns, name);
+          const keys = [...views.db<boolean, DepKey>(imageUsageDepsDb).getKeys(prefixRange([ns, digest]))].map((k) => String((k as unknown[])[2]));
+          const sources = views.db<UsageSources, [string, string]>(imageUsageSourcesDb);
+          for (const key of keys) {
+            const row = sources.get([ns, key]);
+            if (row) compute(views, ns, key, row.target);
           }
           return;
         }
@@ -183,6 +208,15 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
       }
     },
   };
+}
+
+/**
+ * The row key of a target: the walk depends on its digest, media type and
+ * declared size. A 128-bit hash of them, so `[ns, key, name]` stays within an
+ * LMDB key for the longest image name.
+ */
+function targetKey(t: ImageTarget): string {
+  return createHash("sha256").update(`${t.digest}\n${t.size}\n${t.mediaType}`).digest("base64url").slice(0, 22);
 }
 
 const handles = new WeakMap<ViewStore, Database<Uint8Array, [string, string]>>();
@@ -201,6 +235,7 @@ const noUsage = encode({ platforms: [] } satisfies ImageUsage);
 
 /** The columns of one image as standard msgpack, as stored (a list page carries them beside the records). */
 export function encodedImageUsage(views: ViewStore, namespace: string, name: string): Uint8Array {
-  const stored = usageRows(views).get([namespace, name]);
+  const key = views.db<string, [string, string]>(imageUsageOfDb).get([namespace, name]);
+  const stored = key === undefined ? undefined : usageRows(views).get([namespace, key]);
   return stored ? unwrapBin(stored) : noUsage;
 }

@@ -34,9 +34,10 @@ interface SessionMarker {
  * built with another layout is thrown away at start and replayed from the
  * log, as a torn one is, so no view is ever read in a shape its code does not
  * write. History: 1 (unnumbered) → 2: image-usage and the label indexes →
- * 3: image-usage rows stored as the msgpack a list page sends.
+ * 3: image-usage rows stored as the msgpack a list page sends → 4: one
+ * image-usage row per target, shared by its tags.
  */
-export const viewsLayout = 3;
+export const viewsLayout = 4;
 
 export function currentBootId(): string {
   try {
