@@ -174,7 +174,7 @@ export class GarbageCollector {
       return { runId, dryRun: false, removed: [], blobs: [], directories: [], attempts: 0, pauseMs: 0, elapsedMs: performance.now() - started, swept: false, unchanged: true };
     }
     this.quiet = undefined;
-    const before = { unpins: this.blobs.unpinEpoch() };
+    const unpinsBefore = this.blobs.unpinEpoch();
     const lockAsked = performance.now();
     const lock = opts.waitForLock ? await this.lock.acquire(this.options.lockWaitMs) : await this.lock.tryAcquire();
     // Waited for another process's sweep: its deletions came after this catch-up.
@@ -201,9 +201,9 @@ export class GarbageCollector {
     }
     // After a sweep the views have caught up already (and applied its deletions).
     const host = await this.cleanHost(runId, expiredIngests, lock !== undefined);
-    if (lock && removed.length === 0 && host.blobs.length === 0 && host.directories.length === 0 && this.blobs.unpinEpoch() === before.unpins) {
+    if (lock && removed.length === 0 && host.blobs.length === 0 && host.directories.length === 0 && this.blobs.unpinEpoch() === unpinsBefore) {
       // Nothing was garbage, and this process changed nothing: until something does, nothing will be.
-      this.quiet = { applied: this.runtime.appliedAll(), unpins: before.unpins, until };
+      this.quiet = { applied: this.runtime.appliedAll(), unpins: unpinsBefore, until };
     }
     if (removed.length > 0 || host.blobs.length > 0 || host.directories.length > 0) {
       this.log.info("gc collected", { runId, removed: removed.length, blobs: host.blobs.length, directories: host.directories.length, attempts, pauseMs });

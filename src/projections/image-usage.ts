@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { encode } from "@msgpack/msgpack";
-import type { Database } from "lmdb";
 import type { StoredEvent } from "../events/envelope.js";
 import type { ImageTarget } from "../events/image-events.js";
 import type { ImageUsage } from "../protocol/results.js";
@@ -13,7 +12,7 @@ import { getContent } from "./content.js";
 import { getImage } from "./images.js";
 import { prefixRange } from "./key-range.js";
 import type { Projection } from "./projection.js";
-import { unwrapBin, wrapBin } from "./record-view.js";
+import { RecordView } from "./record-view.js";
 import type { ViewStore } from "./view-store.js";
 
 /**
@@ -137,7 +136,7 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
       reads: [...reads].sort(),
     };
     drop(views, ns, key);
-    usageRows(views).putSync([ns, key], wrapBin(encode(usage)));
+    usageRows.put(views, ns, key, usage);
     views.db<UsageSources, [string, string]>(imageUsageSourcesDb).putSync([ns, key], sources);
     const deps = views.db<boolean, DepKey>(imageUsageDepsDb);
     for (const digest of sources.reads) deps.putSync([ns, digest, key], true);
@@ -151,7 +150,7 @@ export function imageUsageProjection(blobPath: (digest: string) => string): Proj
     const deps = views.db<boolean, DepKey>(imageUsageDepsDb);
     for (const digest of old.reads) deps.removeSync([ns, digest, key]);
     rows.removeSync([ns, key]);
-    usageRows(views).removeSync([ns, key]);
+    usageRows.remove(views, ns, key);
   };
 
   /** The image no longer uses its target's row; the row goes with its last user. */
@@ -219,23 +218,13 @@ function targetKey(t: ImageTarget): string {
   return createHash("sha256").update(`${t.digest}\n${t.size}\n${t.mediaType}`).digest("base64url").slice(0, 22);
 }
 
-const handles = new WeakMap<ViewStore, Database<Uint8Array, [string, string]>>();
-
-/** The usage rows through a binary handle: their bytes are standard msgpack, not lmdb's encoding. */
-function usageRows(views: ViewStore): Database<Uint8Array, [string, string]> {
-  let db = handles.get(views);
-  if (!db) {
-    db = views.root.openDB<Uint8Array, [string, string]>({ name: imageUsageDb, encoding: "binary" });
-    handles.set(views, db);
-  }
-  return db;
-}
+/** The usage rows as standard msgpack (record-view.ts): a list page sends them as stored. */
+const usageRows = new RecordView<ImageUsage>(imageUsageDb);
 
 const noUsage = encode({ platforms: [] } satisfies ImageUsage);
 
 /** The columns of one image as standard msgpack, as stored (a list page carries them beside the records). */
 export function encodedImageUsage(views: ViewStore, namespace: string, name: string): Uint8Array {
   const key = views.db<string, [string, string]>(imageUsageOfDb).get([namespace, name]);
-  const stored = key === undefined ? undefined : usageRows(views).get([namespace, key]);
-  return stored ? unwrapBin(stored) : noUsage;
+  return (key === undefined ? undefined : usageRows.encoded(views, namespace, key)) ?? noUsage;
 }

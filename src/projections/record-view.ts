@@ -95,8 +95,14 @@ export class RecordView<R> {
   }
 
   get(views: ViewStore, namespace: string, id: string): R | undefined {
+    const stored = this.encoded(views, namespace, id);
+    return stored ? (decode(stored) as R) : undefined;
+  }
+
+  /** A record's standard msgpack bytes, as stored (a view of them, no copy). */
+  encoded(views: ViewStore, namespace: string, id: string): Uint8Array | undefined {
     const stored = this.db(views).get([namespace, id]);
-    return stored ? (decode(unwrapBin(stored)) as R) : undefined;
+    return stored ? unwrapBin(stored) : undefined;
   }
 
   /** Every record of every namespace, keyed `[namespace, id]`, in key order (the collector reads them all). */
@@ -181,7 +187,7 @@ function firstAfter(ids: readonly string[], after: string): number {
 }
 
 /** A msgpack bin holding `body`. */
-export function wrapBin(body: Uint8Array): Uint8Array {
+function wrapBin(body: Uint8Array): Uint8Array {
   const n = body.byteLength;
   const headerLength = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
   const out = Buffer.allocUnsafe(headerLength + n);
@@ -200,7 +206,7 @@ export function wrapBin(body: Uint8Array): Uint8Array {
 }
 
 /** The body of a stored msgpack bin (a view of it, no copy). */
-export function unwrapBin(stored: Uint8Array): Uint8Array {
+function unwrapBin(stored: Uint8Array): Uint8Array {
   switch (stored[0]) {
     case 0xc4:
       return stored.subarray(2);

@@ -269,7 +269,7 @@ export class ProjectionRuntime {
    * it: the checkpoint committed with the rows that transaction reads.
    */
   appliedIn(views: ViewStore, namespace: string, transaction: Transaction): number {
-    return views.checkpoints.get(`${this.options.checkpointName}/${streamName(namespace)}`, { transaction }) ?? 0;
+    return views.checkpoint(this.options.checkpointName, streamName(namespace), transaction);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { open, type Database, type RootDatabase } from "lmdb";
+import { open, type Database, type RootDatabase, type Transaction } from "lmdb";
 
 /** The last event of one object subject: the OCC expectation for its next write. */
 export interface SubjectHead {
@@ -45,8 +45,9 @@ export class ViewStore {
     return db as unknown as Database<V, K>;
   }
 
-  checkpoint(projection: string, stream: string): number {
-    return this.checkpoints.get(`${projection}/${stream}`) ?? 0;
+  /** The last applied sequence of a stream (as `transaction` sees it, when given). */
+  checkpoint(projection: string, stream: string, transaction?: Transaction): number {
+    return this.checkpoints.get(`${projection}/${stream}`, transaction ? { transaction } : undefined) ?? 0;
   }
 
   /** Every row of every named database, in key order: what rebuild tests compare. */
