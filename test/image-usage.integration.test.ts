@@ -8,6 +8,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import type { DomainEvent } from "../src/events/catalog.js";
+import { newEventContext } from "../src/events/event-store.js";
+import { eventSubject, ObjectKind } from "../src/events/subjects.js";
+import { PurserError } from "../src/errors/errdefs.js";
 import { imageUsageDb, imageUsageDepsDb, imageUsageOfDb, imageUsageSourcesDb, imageUsageUsersDb } from "../src/projections/image-usage.js";
 import { imagesDb } from "../src/projections/images.js";
 import { replayIntoFreshViews } from "../src/projections/rebuild.js";
@@ -138,6 +142,32 @@ describe("image-usage view", () => {
     assert.deepEqual(usage.platforms, [], "the platforms walk gave up at the bound");
     assert.equal(typeof usage.size, "number", "the size walk takes one manifest per index: it is linear and completes");
     assert.equal((await p.client.images.get(ns, "crafted", { minRv: rv })).result.name, "crafted");
+  });
+
+  test("hostile input: a wrongly typed usage flag, oversized filter keys, a crafted image event in the log", async () => {
+    const ns = "usage-hostile";
+    await p.client.images.create(ns, { name: "plain", target: { mediaType: manifestType, digest: "sha256:" + "f".repeat(64), size: 1 } });
+    await assert.rejects(
+      p.client.query(ns, "images", "list", { usage: "yes" }),
+      (err: unknown) => err instanceof PurserError && err.kind === "InvalidArgument" && err.message === 'request field "usage" must be a boolean: invalid argument',
+    );
+    // Label keys and values far past an LMDB key, and a made-up digest as long: answered, empty.
+    const huge = "k".repeat(5000);
+    assert.deepEqual((await p.client.images.list(ns, [`labels.${huge}==${huge}`, `labels.${huge}`])).result, []);
+    assert.deepEqual((await p.client.content.list(ns, [`digest==sha256:${"0".repeat(3000)}`])).result, []);
+
+    // An image event no decider would write (a 3,000-byte media type, a digest that is no digest),
+    // appended to the log directly as an admin could: the row is "-", nothing is quarantined.
+    const crafted = async (name: string, target: { mediaType: string; digest: string; size: number }) => {
+      const image = { name, labels: {}, target, createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z" };
+      const event: DomainEvent = { type: "ImageCreated", data: { image } };
+      return (await p.server.store.append(ns, { event, subject: eventSubject(ns, ObjectKind.Image, name), expect: { none: true }, msgId: name }, newEventContext("c", "c", "test"))).seq;
+    };
+    // A type with no children is a leaf, as in ctr: its size is its own.
+    assert.deepEqual(await usageOf(ns, "crafted-type", await crafted("crafted-type", { mediaType: "x".repeat(3000), digest: "../../etc/passwd", size: 5 })), { size: 5, platforms: [] });
+    // A manifest whose "digest" is a path: never read (no digest, no file), the column is "-".
+    assert.deepEqual(await usageOf(ns, "crafted-path", await crafted("crafted-path", { mediaType: manifestType, digest: "../../../../etc/passwd", size: 5 })), { platforms: [] });
+    assert.deepEqual((await p.client.system.quarantined()).result.filter((q) => q.namespace === ns), []);
   });
 
   test("--as-of shows the columns as they were; a rebuild gives the same rows", async () => {
