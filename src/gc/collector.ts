@@ -25,6 +25,7 @@ import { openGraphDatabases, readGraphSteps, type GraphSnapshot } from "./host-o
 import { explain, markSteps, type Reach } from "./mark.js";
 import { ResourceType, resourceTypeName, type GcNode } from "./model.js";
 import { unreachableSteps, type Removal } from "./sweep.js";
+import { clearDirty, incrementalPlanSteps, readDirtySteps, type SweepPlan } from "./incremental-plan.js";
 import type { CollectResult, RemovedObject, Why } from "../protocol/results.js";
 
 /** The actor of every event the collector appends. */
@@ -57,7 +58,20 @@ export interface CollectorOptions {
   /** Replicas of the host stream. */
   replicas: number;
   duplicateWindowMs: number;
+  /**
+   * Every incremental plan is checked against a full one, and a difference
+   * fails the collection (the test harness turns this on: every GC test then
+   * judges the incremental collector as well).
+   */
+  verifyIncremental?: boolean;
 }
+
+/**
+ * Dirty objects (or objects to mark again) beyond which a collection plans
+ * from the whole graph instead: past that, one read of everything costs less
+ * than following the changes (after a rebuild every object is dirty).
+ */
+const incrementalLimit = 50_000;
 
 /**
  * Events appended per round trip of a namespace's chain (later ones expect the
@@ -109,10 +123,11 @@ export class GarbageCollector {
 
   /**
    * What a sweep at the views' current state would remove, with the marks
-   * (for `why`). The read and the mark run in slices of a few milliseconds
-   * (concurrency/cooperative.ts), so requests are served in between, over
-   * one LMDB read transaction: a consistent snapshot of the views and of the
-   * rvs they reflect, whatever batches the runtime commits meanwhile.
+   * (for `why`), from the whole graph. The read and the mark run in slices
+   * of a few milliseconds (concurrency/cooperative.ts), so requests are
+   * served in between, over one LMDB read transaction: a consistent snapshot
+   * of the views and of the rvs they reflect, whatever batches the runtime
+   * commits meanwhile.
    */
   async plan(): Promise<{ graph: GraphSnapshot; black: Map<string, Reach>; removals: Removal[]; nextExpiry?: number }> {
     const views = this.runtime.views;
@@ -125,15 +140,65 @@ export class GarbageCollector {
     }
   }
 
-  private *planSteps(views: ViewStore, transaction: Transaction): Steps<{ graph: GraphSnapshot; black: Map<string, Reach>; removals: Removal[]; nextExpiry?: number }> {
+  /**
+   * What a sweep would remove, planned from what changed since the last
+   * successful sweep (incremental-plan.ts), or from the whole graph when that
+   * cannot tell or would cost more. Same slices, same one read transaction.
+   */
+  async sweepPlan(): Promise<SweepPlan & { views: ViewStore }> {
+    const views = this.runtime.views;
+    openGraphDatabases(views);
+    const transaction = views.root.useReadTransaction();
+    const self = this;
+    try {
+      const plan = await runInSlices(
+        (function* (): Steps<SweepPlan> {
+          const now = self.now();
+          const incremental = yield* incrementalPlanSteps({
+            views,
+            transaction,
+            now,
+            applied: (ns) => self.runtime.appliedIn(views, ns, transaction),
+            onInvalidExpire: (ns, lease, value) => self.log.warn("ignoring invalid expiration value", { namespace: ns, lease, value }),
+            limit: incrementalLimit,
+          });
+          if (incremental && !self.options.verifyIncremental) return incremental;
+          const full = yield* self.planSteps(views, transaction, now);
+          const dirty = incremental?.dirty ?? (yield* readDirtySteps(views, transaction))!;
+          if (incremental) {
+            const a = JSON.stringify(incremental.removals);
+            const b = JSON.stringify(full.removals);
+            if (a !== b || incremental.nextExpiry !== full.nextExpiry) {
+              throw new Error(`the incremental gc plan differs from the full one: ${a} (next expiry ${incremental.nextExpiry}) != ${b} (next expiry ${full.nextExpiry})`);
+            }
+          }
+          const rvs = new Map<string, number>(full.graph.rvs);
+          for (const [ns, rv] of incremental?.rvs ?? []) rvs.set(ns, rv);
+          return {
+            removals: full.removals,
+            rvs,
+            ingestIds: full.graph.ingestIds,
+            incremental: false,
+            dirty,
+            ...(full.nextExpiry === undefined ? {} : { nextExpiry: full.nextExpiry }),
+          };
+        })(),
+      );
+      return { ...plan, views };
+    } finally {
+      transaction.done();
+    }
+  }
+
+  private *planSteps(views: ViewStore, transaction: Transaction, now = this.now()): Steps<{ graph: GraphSnapshot; black: Map<string, Reach>; removals: Removal[]; nextExpiry?: number }> {
     const graph = yield* readGraphSteps(views, (ns) => this.runtime.appliedIn(views, ns, transaction), transaction);
     const index = yield* ObjectIndex.buildSteps(graph.objects);
-    const roots = yield* hostRootsSteps(graph.objects, this.now(), (ns, lease, value) =>
+    const roots = yield* hostRootsSteps(graph.objects, now, (ns, lease, value) =>
       this.log.warn("ignoring invalid expiration value", { namespace: ns, lease, value }),
     );
     const black = yield* markSteps(roots, (n) => index.references(n));
     const removals = yield* unreachableSteps(graph.objects, black);
-    const next = nextExpiry(graph.objects, this.now());
+    const next = nextExpiry(graph.objects, now);
     return { graph, black, removals, ...(next === undefined ? {} : { nextExpiry: next }) };
   }
 
@@ -165,7 +230,7 @@ export class GarbageCollector {
     if (opts.dryRun) {
       await this.runtime.catchUp();
       const t0 = performance.now();
-      const { removals } = await this.plan();
+      const { removals } = await this.sweepPlan();
       const pauseMs = performance.now() - t0;
       return { runId, dryRun: true, removed: removals.map(shown), blobs: [], directories: [], attempts: 1, pauseMs, elapsedMs: performance.now() - started, swept: false };
     }
@@ -225,7 +290,8 @@ export class GarbageCollector {
       // The collection caught up just before its first attempt (one listing of every stream, not two).
       if (attempt > 1 || !caughtUp) await this.catchUp();
       const t0 = performance.now();
-      const { graph, removals, nextExpiry } = await this.plan();
+      const plan = await this.sweepPlan();
+      const { removals, nextExpiry } = plan;
       const byNs = new Map<string, Removal[]>();
       for (const r of removals) {
         let list = byNs.get(r.namespace);
@@ -235,7 +301,7 @@ export class GarbageCollector {
       if (!lock.held) throw unavailable("gc sweep lock lost");
       const chains = await Promise.all(
         [...byNs].map(async ([ns, list]) => {
-          const result = await this.appendChain(ns, graph.rvs.get(ns) ?? 0, list.map(eventOf), runId, attempt);
+          const result = await this.appendChain(ns, plan.rvs.get(ns) ?? 0, list.map(eventOf), runId, attempt);
           return { ns, list, ...result };
         }),
       );
@@ -245,7 +311,7 @@ export class GarbageCollector {
         const done = c.list.slice(0, c.appended);
         removed.push(...done.map(shown));
         for (const r of done) {
-          const id = r.type === ResourceType.Ingest ? graph.ingestIds.get(r.namespace)?.get(r.key) : undefined;
+          const id = r.type === ResourceType.Ingest ? plan.ingestIds.get(r.namespace)?.get(r.key) : undefined;
           if (id) expiredIngests.push(id);
         }
         if (c.appended > 0) appliedTo.set(c.ns, c.lastSeq);
@@ -253,6 +319,8 @@ export class GarbageCollector {
       }
       if (!conflict) {
         await Promise.all([...appliedTo].map(([ns, seq]) => this.runtime.waitFor(ns, seq, 30_000)));
+        // Everything the plan looked at is reachable now or removed: the next plan starts from later changes.
+        if (plan.views === this.runtime.views) await clearDirty(plan.views, plan.dirty);
         return { removed, expiredIngests, pauseMs, attempts: attempt, ...(nextExpiry === undefined ? {} : { nextExpiry }) };
       }
       if (attempt >= this.options.maxAttempts) {

@@ -37,6 +37,8 @@ export interface GcOptions extends SchedulerConfig {
   maxAttempts: number;
   /** A snapshot directory whose event has not been applied is kept this long. */
   dirGraceMs: number;
+  /** Check every incremental plan against a full one (tests; collector.ts). */
+  verifyIncremental?: boolean;
 }
 
 export const defaultGcOptions: Omit<GcOptions, "hostId"> = {
@@ -104,6 +106,7 @@ export class GcService {
       maxAttempts: options.maxAttempts,
       lockWaitMs: options.lockWaitMs,
       dirGraceMs: options.dirGraceMs,
+      ...(options.verifyIncremental ? { verifyIncremental: true } : {}),
       replicas,
       duplicateWindowMs,
     });

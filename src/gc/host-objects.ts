@@ -2,6 +2,7 @@ import type { LeaseRecord } from "../events/lease-events.js";
 import type { SnapshotRecord } from "../events/snapshot-events.js";
 import { allContainers, containersDb } from "../projections/containers.js";
 import { allContent, blobHoldersDb, contentDb, ingestsDb, type IngestRow } from "../projections/content.js";
+import { gcDirtyDb, gcNodesDb, gcReferrersDb } from "../projections/gc-references.js";
 import { allImages, imagesDb } from "../projections/images.js";
 import { leaseResourcesDb, leasesDb } from "../projections/leases.js";
 import { snapshotsDb } from "../projections/snapshots.js";
@@ -55,7 +56,7 @@ interface Mutable {
  * in it), so the collector calls this before it starts one.
  */
 export function openGraphDatabases(views: ViewStore): void {
-  for (const name of [imagesDb, containersDb, contentDb, ingestsDb, blobHoldersDb, snapshotsDb, leasesDb, leaseResourcesDb]) views.db(name);
+  for (const name of [imagesDb, containersDb, contentDb, ingestsDb, blobHoldersDb, snapshotsDb, leasesDb, leaseResourcesDb, gcNodesDb, gcReferrersDb, gcDirtyDb]) views.db(name);
 }
 
 export function readGraph(views: ViewStore, applied: (namespace: string) => number): GraphSnapshot {

@@ -40,7 +40,8 @@ export function* unreachableSteps(objects: HostObjects, black: ReadonlyMap<strin
   return out;
 }
 
-function childrenFirst<T extends { snapshotter: string; key: string; parent?: string }>(snapshots: readonly T[]): T[] {
+/** Snapshots ordered so that every child comes before its parent (stable otherwise). */
+export function childrenFirst<T extends { snapshotter: string; key: string; parent?: string }>(snapshots: readonly T[]): T[] {
   const byId = new Map(snapshots.map((s) => [`${s.snapshotter}/${s.key}`, s]));
   const depth = new Map<string, number>();
   const depthOf = (id: string, guard = 0): number => {

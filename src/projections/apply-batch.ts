@@ -32,7 +32,7 @@ export function applyBatch(
   // in a transaction that is then rolled back leaves an invalid handle behind
   // ("dbi … out of range"), and the first pass below may be rolled back.
   views.db(quarantineDb);
-  for (const p of projections) for (const name of p.databases) views.db(name);
+  for (const p of projections) for (const name of [...p.databases, ...(p.scratchDatabases ?? [])]) views.db(name);
   try {
     return applyOnce(false);
   } catch (err) {

@@ -13,5 +13,11 @@ export interface Projection {
   readonly name: string;
   /** The named databases this projection writes (dumped by rebuild comparisons). */
   readonly databases: readonly string[];
+  /**
+   * Named databases it writes that are not views: working state of a
+   * consumer (gc-references.ts's dirty set), cleared by it, so not compared
+   * with a rebuild's.
+   */
+  readonly scratchDatabases?: readonly string[];
   apply(views: ViewStore, stored: StoredEvent): void;
 }

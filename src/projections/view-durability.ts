@@ -35,9 +35,10 @@ interface SessionMarker {
  * log, as a torn one is, so no view is ever read in a shape its code does not
  * write. History: 1 (unnumbered) → 2: image-usage and the label indexes →
  * 3: image-usage rows stored as the msgpack a list page sends → 4: one
- * image-usage row per target, shared by its tags.
+ * image-usage row per target, shared by its tags → 5: the GC's reference
+ * graph (gc-references.ts).
  */
-export const viewsLayout = 4;
+export const viewsLayout = 5;
 
 export function currentBootId(): string {
   try {

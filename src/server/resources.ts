@@ -19,6 +19,7 @@ import {
 import { containersProjection } from "../projections/containers.js";
 import { contentProjection } from "../projections/content.js";
 import { blobPathIn, blobsRootOf } from "../content/blob-store.js";
+import { gcReferencesProjection } from "../projections/gc-references.js";
 import { imageUsageProjection } from "../projections/image-usage.js";
 import { imagesProjection } from "../projections/images.js";
 import { leasesProjection } from "../projections/leases.js";
@@ -59,7 +60,8 @@ export const queries: readonly QueryDefinition<any, any>[] = [
 
 /**
  * The projections, in the order each event visits them: image-usage reads
- * the images and content rows the same event has just written.
+ * the images and content rows the same event has just written, and
+ * gc-references every row the event has just written.
  */
 export function resourceProjections(dataDir: string): readonly Projection[] {
   const blobsRoot = blobsRootOf(dataDir);
@@ -71,5 +73,6 @@ export function resourceProjections(dataDir: string): readonly Projection[] {
     leasesProjection,
     snapshotsProjection,
     imageUsageProjection((digest) => blobPathIn(blobsRoot, digest)),
+    gcReferencesProjection,
   ];
 }

@@ -29,7 +29,8 @@ export async function startTestPurser(config: Partial<PurserConfig> = {}, harnes
   const data = tempDir("purser-data-");
   // Tests collect garbage only when they ask (gc.collect, --sync) unless they turn the scheduler on:
   // most create objects nothing references, which containerd's scheduler would rightly collect.
-  const base: PurserConfig = { natsUrl: nats.url, dataDir: data.path, log: silentLogger, gc: { automatic: false }, ...config };
+  // Every incremental GC plan is checked against a full one (gc/collector.ts).
+  const base: PurserConfig = { natsUrl: nats.url, dataDir: data.path, log: silentLogger, ...config, gc: { verifyIncremental: true, ...(config.gc ?? { automatic: false }) } };
   const t: TestPurser = {
     nats,
     server: await PurserServer.start(base),
