@@ -367,6 +367,33 @@ describe("gc: expiry, flat leases, dry runs, why, crashes, replay", () => {
     assert.deepEqual([...(await p.client.content.readBlob("crash", kept))], [...Buffer.from("still referenced")]);
   });
 
+  test("the disk clean-up looks at what changed, not at every file: a stray file waits for the next start's full listing", async () => {
+    const { mkdirSync, writeFileSync } = await import("node:fs");
+    await p.client.gc.collect(); // this process has listed the disk once
+    // Bytes no event ever named (as a crash between a file and its event leaves them), and a directory no snapshot names.
+    const strayBytes = Buffer.from("a file no event names");
+    const stray = sha256(strayBytes);
+    writeFileSync(join(p.dataDir, "blobs", "sha256", hex(stray)), strayBytes);
+    const strayDir = "0123456789abcdef";
+    mkdirSync(join(p.dataDir, "snapshots", "native", "snapshots", strayDir), { recursive: true });
+
+    const deleted = await put("disk", "deleted by its namespace");
+    await p.client.content.delete("disk", deleted);
+    const { result } = await p.client.gc.collect();
+    assert.deepEqual(result.removed, []);
+    assert.deepEqual(result.blobs.map((b) => b.digest), [deleted], "the deleted blob's file, judged from its event alone");
+    assert.deepEqual(result.directories, []);
+    assert.ok(blobFiles(p).includes(hex(stray)));
+    assert.ok(snapshotDirs(p).includes(strayDir));
+
+    await p.restart({ clock, gc: { automatic: false } });
+    const { result: atStart } = await p.client.gc.collect();
+    assert.deepEqual(atStart.blobs, [{ digest: stray, size: strayBytes.length }]);
+    assert.deepEqual(atStart.directories, [{ snapshotter: "native", dir: strayDir }]);
+    assert.ok(!blobFiles(p).includes(hex(stray)));
+    assert.ok(!snapshotDirs(p).includes(strayDir));
+  });
+
   test("replay reproduces what the GC did, event for event", async () => {
     await p.server.runtime.catchUp();
     const projections = p.server.projections;

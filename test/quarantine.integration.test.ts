@@ -88,4 +88,35 @@ describe("poison events are quarantined, and nothing else stops", () => {
     assert.equal(lines.length, 7);
     assert.match(lines[2]!, new RegExp(`^poison +${poisonRv - 4} +purser\\.ev\\.poison\\.image\\.bytes +- +event body is not msgpack$`));
   });
+  test("a crafted path where a digest or a snapshot directory goes is quarantined: nothing outside the data directory is touched", async () => {
+    const { existsSync, mkdirSync } = await import("node:fs");
+    const { join, dirname } = await import("node:path");
+    // A directory beside the data directory that `snapshots/native/snapshots/../../../../victim` would reach.
+    const victim = join(dirname(p.dataDir), `victim-${process.pid}`);
+    mkdirSync(victim, { recursive: true });
+    const headers = (await import("@nats-io/nats-core")).headers;
+    const js = jetstream(p.client.nc);
+    const publish = async (kind: (typeof ObjectKind)[keyof typeof ObjectKind], id: string, type: string, data: unknown) => {
+      const h = headers();
+      h.set("Purser-Event-Type", type);
+      return (await js.publish(eventSubject("poison", kind, id), encode({ type, version: 1, data }), { headers: h })).seq;
+    };
+    const snapshot = { snapshotter: "native", key: "evil", kind: "active", parent: "", labels: {}, createdAt: "t", updatedAt: "t", backendKey: "poison/1/evil", dir: `../../../../victim-${process.pid}` };
+    const prepared = await publish(ObjectKind.Snapshot, "native/evil", "SnapshotPrepared", { snapshot });
+    const deleted = await publish(ObjectKind.Content, "evil", "ContentDeleted", { digest: "sha256:../../../../etc/passwd" });
+    const removed = await publish(ObjectKind.Snapshot, "native/evil", "SnapshotRemoved", { snapshotter: "native", key: "evil" });
+    const created = await p.client.images.create("poison", { name: "after-paths", target });
+    await p.client.images.get("poison", "after-paths", { minRv: created.rv });
+    const mine = (await reasons()).filter(([, seq]) => seq === prepared || seq === deleted);
+    assert.deepEqual(mine, [
+      ["poison", prepared, "SnapshotPrepared", "SnapshotPrepared does not fit its schema: data.snapshot.dir must be a snapshot directory name (hex)"],
+      ["poison", deleted, "ContentDeleted", "ContentDeleted does not fit its schema: data.digest must be a digest"],
+    ]);
+    assert.ok(removed > deleted);
+    const gc = await p.client.gc.collect();
+    assert.ok(!gc.result.directories.some((d) => d.dir.includes("..")));
+    assert.ok(existsSync(victim), "the directory outside the data directory is still there");
+    const { rmSync } = await import("node:fs");
+    rmSync(victim, { recursive: true, force: true });
+  });
 });

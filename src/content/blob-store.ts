@@ -304,6 +304,11 @@ export class BlobStore {
     return (this.lastUnpin.get(digest) ?? 0) > epoch;
   }
 
+  /** The digests let go since the unpins last forgotten (candidates for the disk clean-up). */
+  unpinnedDigests(): string[] {
+    return [...this.lastUnpin.keys()];
+  }
+
   /** Forgets unpins at or before `epoch` (no later question goes back that far). */
   forgetUnpins(epoch: number): void {
     for (const [digest, at] of this.lastUnpin) if (at <= epoch) this.lastUnpin.delete(digest);

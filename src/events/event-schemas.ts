@@ -1,3 +1,4 @@
+import { digestError } from "../validation/digest.js";
 import type { EventType } from "./catalog.js";
 
 /**
@@ -13,6 +14,11 @@ type Check = (value: unknown, path: string) => string | undefined;
 const str: Check = (v, path) => (typeof v === "string" ? undefined : `${path} must be a string`);
 const num: Check = (v, path) => (typeof v === "number" && Number.isFinite(v) ? undefined : `${path} must be a number`);
 const bool: Check = (v, path) => (typeof v === "boolean" ? undefined : `${path} must be a boolean`);
+/** A blob's digest: it names a file under the blob store, so nothing else may pass (`../x` would be a path). */
+const digest: Check = (v, path) => (typeof v !== "string" ? `${path} must be a string` : digestError(v) ? `${path} must be a digest` : undefined);
+const digestOrEmpty: Check = (v, path) => (v === "" ? undefined : digest(v, path));
+/** A snapshot directory's name under the snapshotter's root: the hex names purser gives (never a path). */
+const dirName: Check = (v, path) => (typeof v === "string" && /^[0-9a-f]{1,64}$/.test(v) ? undefined : `${path} must be a snapshot directory name (hex)`);
 const anything: Check = () => undefined;
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 const map: Check = (v, path) => (isMap(v) ? undefined : `${path} must be a map`);
@@ -53,10 +59,10 @@ const snapshot = obj({
   createdAt: str,
   updatedAt: str,
   backendKey: str,
-  dir: str,
+  dir: dirName,
 });
-const ingest = obj({ ref: str, id: str, expected: str, total: num, shared: bool, startedAt: str, expireAt: optional(str), lease: optional(str) });
-const content = obj({ digest: str, size: num, labels: stringMap, createdAt: str, updatedAt: str });
+const ingest = obj({ ref: str, id: str, expected: digestOrEmpty, total: num, shared: bool, startedAt: str, expireAt: optional(str), lease: optional(str) });
+const content = obj({ digest, size: num, labels: stringMap, createdAt: str, updatedAt: str });
 const image = obj({
   name: str,
   labels: stringMap,
@@ -94,7 +100,7 @@ export const eventSchemas: Record<EventType, Check> = {
   IngestAborted: obj({ ref: str, reason: optional(str) }),
   ContentCommitted: obj({ content, ref: optional(str), ingestId: optional(str) }),
   ContentUpdated: obj({ content, fieldPaths: strings }),
-  ContentDeleted: obj({ digest: str }),
+  ContentDeleted: obj({ digest }),
   ImageCreated: obj({ image }),
   ImageUpdated: obj({ image, fieldPaths: strings }),
   ImageDeleted: obj({ name: str }),
@@ -103,7 +109,7 @@ export const eventSchemas: Record<EventType, Check> = {
   ContainerDeleted: obj({ id: str }),
   IngestExpired: obj({ ref: str }),
   LeaseExpired: obj({ id: str }),
-  BlobRemoved: obj({ digest: str, size: num }),
+  BlobRemoved: obj({ digest, size: num }),
 };
 
 /** Why `data` is not a `type` event's data, or undefined when it is. */

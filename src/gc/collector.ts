@@ -10,10 +10,9 @@ import { subjectOfEvent } from "../events/event-subject.js";
 import { EventStore, WrongExpectedSequenceError, type AppendResult } from "../events/event-store.js";
 import { ensureHostStream, hostBlobSubject } from "../events/host-stream.js";
 import type { Logger } from "../observability/logger.js";
-import { blobHoldersDb, ingestsDb, type IngestRow } from "../projections/content.js";
+import { blobHeld, blobHoldersDb, ingestsDb, unheldBlobsDb, type IngestRow } from "../projections/content.js";
 import type { ProjectionRuntime } from "../projections/runtime.js";
-import { snapshotsDb } from "../projections/snapshots.js";
-import type { SnapshotRecord } from "../events/snapshot-events.js";
+import { dirNamed, orphanDirsDb, snapshotDirsDb } from "../projections/snapshots.js";
 import type { NativeSnapshotter } from "../snapshots/native.js";
 import type { Transaction } from "lmdb";
 import { runInSlices, yieldEvery, type Steps } from "../concurrency/cooperative.js";
@@ -25,6 +24,8 @@ import { openGraphDatabases, readGraphSteps, type GraphSnapshot } from "./host-o
 import { explain, markSteps, type Reach } from "./mark.js";
 import { ResourceType, resourceTypeName, type GcNode } from "./model.js";
 import { unreachableSteps, type Removal } from "./sweep.js";
+import { digestError } from "../validation/digest.js";
+import { clearCandidates, filterInSlices, readCandidates } from "./host-candidates.js";
 import { clearDirty, incrementalPlanSteps, readDirtySteps, type SweepPlan } from "./incremental-plan.js";
 import type { CollectResult, RemovedObject, Why } from "../protocol/results.js";
 
@@ -100,6 +101,9 @@ export class GarbageCollector {
   /** The blob store's unpin count just before the views last caught up with the log. */
   private caughtUpAtEpoch = 0;
   private cleaning: Promise<Pick<CollectResult, "blobs" | "directories">> | undefined;
+  /** The views generation whose blob files (and snapshot directories) a clean-up last listed in full. */
+  private blobsListedIn: ViewStore | undefined;
+  private dirsListedIn: ViewStore | undefined;
   /**
    * What the last collection that found nothing saw: every stream's applied
    * sequence, the blob store's unpin count and the next expiry. While all of
@@ -439,75 +443,77 @@ export class GarbageCollector {
    */
   private async cleanBlobs(runId: string): Promise<Array<{ digest: string; size: number }>> {
     await this.restoreTrash();
-    const onDisk: string[] = [];
-    for await (const d of this.blobs.digests()) onDisk.push(d);
-    if (onDisk.length === 0) return [];
-    const unheld = (d: string, held: Set<string>) => !this.blobs.isPinned(d) && !held.has(d);
-    let held = await this.heldDigests();
-    const candidates = onDisk.filter((d) => unheld(d, held));
-    if (candidates.length === 0) return [];
-    await fs.mkdir(this.trashDir, { recursive: true });
-    // Each phase over many files runs a few at a time (fileOps); the phases stay in order.
-    const movedAside = await Promise.all(
-      candidates.map((digest) =>
-        fileOps.run(async () => {
-          const trash = join(this.trashDir, digest.replace(":", "-"));
-          try {
-            const size = (await fs.stat(this.blobs.blobPath(digest))).size;
-            await fs.rename(this.blobs.blobPath(digest), trash);
-            return { digest, size, trash };
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-            return undefined;
-          }
-        }),
-      ),
-    );
-    const aside = movedAside.filter((a): a is { digest: string; size: number; trash: string } => a !== undefined);
+    const views = this.runtime.views;
+    for (const name of [blobHoldersDb, ingestsDb, unheldBlobsDb]) views.db(name);
     const epoch = this.caughtUpAtEpoch;
-    held = await this.heldDigests();
-    const kept = await Promise.all(
-      aside.map((a) =>
-        fileOps.run(async () => {
-          if (this.blobs.isPinned(a.digest) || this.blobs.unpinnedSince(a.digest, epoch) || held.has(a.digest)) {
-            await this.putBack(a.trash, a.digest);
-            return undefined;
-          }
-          await fs.rm(a.trash, { force: true });
-          return { digest: a.digest, size: a.size };
-        }),
-      ),
+    const rows = await readCandidates<string>(views, unheldBlobsDb);
+    // The whole disk once per process and views generation; then what changed (host-candidates.ts).
+    const whole = this.blobsListedIn !== views;
+    let looked: Iterable<string>;
+    if (whole) {
+      const onDisk: string[] = [];
+      for await (const d of this.blobs.digests()) onDisk.push(d);
+      looked = onDisk;
+    } else {
+      looked = new Set([...rows.map((r) => r.key), ...this.blobs.unpinnedDigests()]);
+    }
+    let expected = this.expectedDigests(views);
+    const candidates = await filterInSlices(
+      views,
+      looked,
+      (d, transaction) => digestError(d) === undefined && !this.blobs.isPinned(d) && !expected.has(d) && !blobHeld(views, d, transaction),
     );
-    const removed = kept.filter((b): b is { digest: string; size: number } => b !== undefined);
+    const removed: Array<{ digest: string; size: number }> = [];
+    if (candidates.length > 0) {
+      await fs.mkdir(this.trashDir, { recursive: true });
+      // Each phase over many files runs a few at a time (fileOps); the phases stay in order.
+      const movedAside = await Promise.all(
+        candidates.map((digest) =>
+          fileOps.run(async () => {
+            const trash = join(this.trashDir, digest.replace(":", "-"));
+            try {
+              const size = (await fs.stat(this.blobs.blobPath(digest))).size;
+              await fs.rename(this.blobs.blobPath(digest), trash);
+              return { digest, size, trash };
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+              return undefined;
+            }
+          }),
+        ),
+      );
+      const aside = movedAside.filter((a): a is { digest: string; size: number; trash: string } => a !== undefined);
+      expected = this.expectedDigests(views);
+      const heldNow = new Set(
+        (await filterInSlices(views, aside, (a, transaction) => this.blobs.isPinned(a.digest) || this.blobs.unpinnedSince(a.digest, epoch) || expected.has(a.digest) || blobHeld(views, a.digest, transaction))).map((a) => a.digest),
+      );
+      const kept = await Promise.all(
+        aside.map((a) =>
+          fileOps.run(async () => {
+            if (heldNow.has(a.digest) || this.blobs.isPinned(a.digest)) {
+              await this.putBack(a.trash, a.digest);
+              return undefined;
+            }
+            await fs.rm(a.trash, { force: true });
+            return { digest: a.digest, size: a.size };
+          }),
+        ),
+      );
+      removed.push(...kept.filter((b): b is { digest: string; size: number } => b !== undefined));
+    }
+    // Judged: digests let go again since (a newer stamp, a later unpin) stay for the next clean-up.
     this.blobs.forgetUnpins(epoch);
+    await clearCandidates(views, unheldBlobsDb, rows);
+    if (whole) this.blobsListedIn = views;
     await Promise.all(removed.map((b) => recordOps.run(() => this.recordBlobRemoved(b.digest, b.size, runId))));
     return removed;
   }
 
-  /**
-   * Every digest some namespace holds or some ingest expects (shared or not):
-   * their blob files stay. Read in slices from one snapshot of the views.
-   */
-  private async heldDigests(): Promise<Set<string>> {
-    const views = this.runtime.views;
-    openGraphDatabases(views);
-    const transaction = views.root.useReadTransaction();
-    try {
-      return await runInSlices(
-        (function* () {
-          const out = new Set<string>();
-          let n = 0;
-          for (const key of views.db(blobHoldersDb).getKeys({ transaction })) {
-            if (++n % yieldEvery === 0) yield;
-            out.add(String((key as unknown[])[0]));
-          }
-          for (const { value } of views.db<IngestRow>(ingestsDb).getRange({ transaction })) if (value.expected) out.add(value.expected);
-          return out;
-        })(),
-      );
-    } finally {
-      transaction.done();
-    }
+  /** The digests ingests expect (shared or not): their blob files stay. Ingests are few: read whole. */
+  private expectedDigests(views: ViewStore): Set<string> {
+    const out = new Set<string>();
+    for (const { value } of views.db<IngestRow>(ingestsDb).getRange()) if (value.expected) out.add(value.expected);
+    return out;
   }
 
   /** Puts back blob files a crash left aside (they are judged again by the next cleanup). */
@@ -556,25 +562,37 @@ export class GarbageCollector {
   /**
    * Snapshot directories that no snapshot record names: after the views
    * caught up, and not made a moment ago for a command whose event is still
-   * to come (NativeSnapshotter.awaitingEvent).
+   * to come (NativeSnapshotter.awaitingEvent). The whole disk once per process
+   * and views generation; then the directories whose last record went and
+   * those made for commands (host-candidates.ts).
    */
   private async cleanDirectories(): Promise<Array<{ snapshotter: string; dir: string }>> {
-    const listed: Array<{ sn: NativeSnapshotter; dirs: string[] }> = [];
-    for (const sn of this.snapshotters()) listed.push({ sn, dirs: await sn.listDirs() });
-    if (listed.every((l) => l.dirs.length === 0)) return [];
-    const live = new Set<string>();
-    for (const { value } of this.runtime.views.db<SnapshotRecord>(snapshotsDb).getRange()) live.add(`${value.snapshotter}\u0000${value.dir}`);
+    const views = this.runtime.views;
+    for (const name of [snapshotDirsDb, orphanDirsDb]) views.db(name);
+    const rows = await readCandidates<[string, string]>(views, orphanDirsDb);
+    const whole = this.dirsListedIn !== views;
     const now = Date.now();
     const garbage: Array<{ sn: NativeSnapshotter; dir: string }> = [];
-    for (const { sn, dirs } of listed) {
-      for (const dir of dirs) {
-        if (!live.has(`${sn.name}\u0000${dir}`) && !sn.awaitingEvent(dir, this.options.dirGraceMs, now)) garbage.push({ sn, dir });
+    for (const sn of this.snapshotters()) {
+      let looked: string[];
+      if (whole) looked = await sn.listDirs();
+      else {
+        looked = [...new Set([...rows.filter((r) => r.key[0] === sn.name).map((r) => r.key[1]), ...sn.unconfirmedDirs()])];
+        // A name from the log is checked before it becomes a path (event-schemas.ts checks it too).
+        looked = (await Promise.all(looked.map(async (dir) => (plainDirName.test(dir) && (await sn.hasDir(dir)) ? dir : undefined)))).filter((d): d is string => d !== undefined);
       }
+      const unnamed = await filterInSlices(views, looked, (dir, transaction) => !dirNamed(views, sn.name, dir, transaction));
+      for (const dir of unnamed) if (!sn.awaitingEvent(dir, this.options.dirGraceMs, now)) garbage.push({ sn, dir });
     }
     for (const g of garbage) await g.sn.removeDir(g.dir);
+    await clearCandidates(views, orphanDirsDb, rows);
+    if (whole) this.dirsListedIn = views;
     return garbage.map((g) => ({ snapshotter: g.sn.name, dir: g.dir }));
   }
 }
+
+/** The directory names purser gives snapshots (snapshot-handlers.ts: hex). */
+const plainDirName = /^[0-9a-f]{1,64}$/;
 
 function eventOf(r: Removal): DomainEvent {
   switch (r.type) {

@@ -20,6 +20,9 @@ import type { ViewStore } from "./view-store.js";
  *   blob-holders  [digest, ns]   → true            the reverse of `content`: which namespaces
  *                                                   hold a blob (the GC's "is this blob still
  *                                                   held anywhere" without a scan)
+ *   host-unheld-blobs digest     → "ns\0seq"        scratch: digests that lost their last holder
+ *                                                   (or an ingest that expected them): the disk
+ *                                                   clean-up looks at these, not at every file
  *
  * `namespaceUsage` (projections/namespaces.ts) reads `content` (blobs block a
  * namespace delete) and `ingests` (dropped with the namespace).
@@ -27,6 +30,7 @@ import type { ViewStore } from "./view-store.js";
 export const contentDb = "content";
 export const ingestsDb = "ingests";
 export const blobHoldersDb = "blob-holders";
+export const unheldBlobsDb = "host-unheld-blobs";
 
 /** An ingest row: the record plus the rv of the event that (re)opened it. */
 export interface IngestRow extends IngestRecord {
@@ -45,17 +49,24 @@ export function allContent(views: ViewStore, transaction?: Transaction): Generat
 export const contentProjection: Projection = {
   name: "content",
   databases: [...contentRecords.databases, ingestsDb, blobHoldersDb],
+  scratchDatabases: [unheldBlobsDb],
   apply(views: ViewStore, stored: StoredEvent): void {
     const ns = stored.namespace;
     const e = stored.event;
+    // A digest this event may have left unheld: the next disk clean-up judges its file.
+    const unheld = (digest: string) => views.db<string, string>(unheldBlobsDb).putSync(digest, `${ns}\u0000${stored.seq}`);
     switch (e.type) {
       case "IngestStarted":
         views.db<IngestRow, Key>(ingestsDb).putSync([ns, e.data.ingest.ref], { ...e.data.ingest, seq: stored.seq });
         return;
       case "IngestAborted":
-      case "IngestExpired":
-        views.db<IngestRow, Key>(ingestsDb).removeSync([ns, e.data.ref]);
+      case "IngestExpired": {
+        const ingests = views.db<IngestRow, Key>(ingestsDb);
+        const expected = ingests.get([ns, e.data.ref])?.expected;
+        ingests.removeSync([ns, e.data.ref]);
+        if (expected) unheld(expected);
         return;
+      }
       case "ContentCommitted":
       case "ContentUpdated":
       case "ContentDeleted": {
@@ -67,7 +78,9 @@ export const contentProjection: Projection = {
           views.db<boolean, Key>(blobHoldersDb).putSync([digest, ns], true);
         } else {
           contentRecords.remove(views, ns, digest);
-          views.db<boolean, Key>(blobHoldersDb).removeSync([digest, ns]);
+          const holders = views.db<boolean, Key>(blobHoldersDb);
+          holders.removeSync([digest, ns]);
+          if (!anyKey(holders.getKeys({ ...prefixRange([digest]), limit: 1 }))) unheld(digest);
         }
         if (e.type === "ContentCommitted" && e.data.ingestId !== undefined) {
           // The commit consumed exactly this ingest; a newer one of the same ref stays.
@@ -81,6 +94,16 @@ export const contentProjection: Projection = {
     }
   },
 };
+
+function anyKey(keys: Iterable<unknown>): boolean {
+  for (const _ of keys) return true;
+  return false;
+}
+
+/** Whether some namespace holds the blob (one key read). */
+export function blobHeld(views: ViewStore, digest: string, transaction?: Transaction): boolean {
+  return anyKey(views.db<boolean, Key>(blobHoldersDb).getKeys({ ...prefixRange([digest]), limit: 1, ...(transaction ? { transaction } : {}) }));
+}
 
 export function getContent(views: ViewStore, namespace: string, digest: string): ContentRecord | undefined {
   return contentRecords.get(views, namespace, digest);

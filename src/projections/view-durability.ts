@@ -36,9 +36,10 @@ interface SessionMarker {
  * write. History: 1 (unnumbered) → 2: image-usage and the label indexes →
  * 3: image-usage rows stored as the msgpack a list page sends → 4: one
  * image-usage row per target, shared by its tags → 5: the GC's reference
- * graph (gc-references.ts).
+ * graph (gc-references.ts) → 6: which records name a snapshot directory, and
+ * the disk clean-up's candidates (host-candidates.ts).
  */
-export const viewsLayout = 5;
+export const viewsLayout = 6;
 
 export function currentBootId(): string {
   try {

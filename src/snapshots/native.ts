@@ -168,6 +168,11 @@ export class NativeSnapshotter {
     }
   }
 
+  /** Whether a snapshot directory is on disk. */
+  hasDir(dir: string): Promise<boolean> {
+    return exists(this.dirPath(dir));
+  }
+
   /** Every snapshot directory on disk (the collector compares them with the live snapshots). */
   async listDirs(): Promise<string[]> {
     try {
@@ -183,15 +188,20 @@ export class NativeSnapshotter {
     this.unconfirmed.delete(dir);
   }
 
-  /**
-   * Whether `dir` was made for a command whose event may still come (made
-   * less than `graceMs` ago and not confirmed): not garbage yet.
-   */
   /** Whether some directory was made for a command whose event has not confirmed it yet. */
   hasUnconfirmed(): boolean {
     return this.unconfirmed.size > 0;
   }
 
+  /** Directories made for a command whose event has not confirmed them (candidates for the disk clean-up). */
+  unconfirmedDirs(): string[] {
+    return [...this.unconfirmed.keys()];
+  }
+
+  /**
+   * Whether `dir` was made for a command whose event may still come (made
+   * less than `graceMs` ago and not confirmed): not garbage yet.
+   */
   awaitingEvent(dir: string, graceMs: number, now = Date.now()): boolean {
     const at = this.unconfirmed.get(dir);
     if (at === undefined) return false;
