@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what purser needs on a fresh Debian machine with Node.js 20:
-# the npm dependencies (npm ci) and nats-server (Debian package) when missing.
+# the npm dependencies (npm ci), nats-server (Debian package) when missing, and
+# containerd's API definitions (infra/containerd-protos.sh).
 # Sourced by infra/run.sh and infra/test.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,5 +32,7 @@ if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; t
     exit 1
   fi
 fi
+
+bash infra/containerd-protos.sh
 
 npm run --silent build

@@ -115,6 +115,7 @@ export async function runServe(
       gc,
       unpack,
       tenants: auth,
+      ...containerdAddressOf(opts, dataDir, external !== undefined),
     });
     if (auth && nats) {
       // The admin's context: the CLI on this host uses it when given no connection flags.
@@ -130,11 +131,18 @@ export async function runServe(
     process.stdout.write(
       `purser ${serviceVersion} ready: NATS ${shown}${nats ? ` (embedded nats-server pid ${nats.pid}, authorization on)` : ""}, ` +
         `data ${dataDir}, service "${serviceName}" queue "${serviceQueue}" on purser.v1.>` +
-        `${context ? `, admin context ${context.path}` : ""}\n`,
+        `${context ? `, admin context ${context.path}` : ""}` +
+        `${server.containerdApi ? `, containerd API on ${server.containerdApi.address}` : ""}\n`,
     );
   } catch (err) {
     await server?.stop().catch(() => {});
     await cleanup();
     throw err;
   }
+}
+
+/** Where containerd's API listens: the flag; without it, beside the data with the embedded NATS only; "" turns it off. */
+function containerdAddressOf(opts: ServeOptions, dataDir: string, external: boolean): { containerdAddress?: string } {
+  if (opts.containerdAddress !== undefined) return opts.containerdAddress === "" ? {} : { containerdAddress: resolve(opts.containerdAddress) };
+  return external ? {} : { containerdAddress: join(dataDir, "containerd.sock") };
 }

@@ -22,6 +22,7 @@ export interface ServeOptions {
   maxNamespaces: string;
   unpackMaxLayerBytes: string;
   unpackMaxLayerEntries: string;
+  containerdAddress?: string;
 }
 
 /**
@@ -51,6 +52,7 @@ export function registerServeCommand(program: Command): void {
     .option("--gc-manual", "collect only when asked (purser gc, images rm --sync), never on a schedule")
     .option("--unpack-max-layer-bytes <bytes>", "refuse a layer whose uncompressed stream is longer (a gzip bomb)", String(64 * 1024 ** 3))
     .option("--unpack-max-layer-entries <n>", "refuse a layer with more tar entries", "4000000")
+    .option("--containerd-address <path>", "serve containerd's gRPC API on this unix socket, for ctr and containerd clients (default with the embedded nats-server: <data-dir>/containerd.sock; \"\" for none)")
     .option("--reply-prefix <prefix...>", "answer only requests whose reply subject is under these prefixes (docs/security.md)", ["_INBOX"])
     .action(async (opts: ServeOptions, cmd: Command) => {
       const flags = cmd.optsWithGlobals() as { server?: string };

@@ -29,6 +29,8 @@ import type { ServiceOptions } from "../endpoints/definition-endpoints.js";
 export class CommandService {
   private service?: Service;
   private readonly replies: ReplyPolicy;
+  /** Every mounted endpoint by `<resource>.<verb>`: the containerd API runs them in process. */
+  private readonly mounted = new Map<string, Endpoint>();
 
   constructor(
     @inject(Tokens.NatsConnection) private readonly nc: NatsConnection,
@@ -53,6 +55,7 @@ export class CommandService {
   mount(endpoints: readonly Endpoint[]): void {
     if (!this.service) throw new Error("service not started");
     for (const endpoint of endpoints) {
+      this.mounted.set(`${endpoint.resource}.${endpoint.verb}`, endpoint);
       this.service.addEndpoint(`${endpoint.resource}-${endpoint.verb}`, {
         subject:
           endpoint.scope === EndpointScope.Global
@@ -62,6 +65,11 @@ export class CommandService {
         metadata: { kind: endpoint.kind },
       });
     }
+  }
+
+  /** The mounted endpoint of `resource.verb`, if any. */
+  endpoint(resource: string, verb: string): Endpoint | undefined {
+    return this.mounted.get(`${resource}.${verb}`);
   }
 
   async stop(): Promise<void> {

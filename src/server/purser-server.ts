@@ -25,6 +25,7 @@ import { noTenantAuthority, TenantService, type TenantAuthority } from "../secur
 import { connectNats, defaultInboxPrefix, type ConnectionSettings } from "../protocol/connection.js";
 import { defaultUnpackLimits, ImageUnpacker, type UnpackLimits } from "../unpack/unpacker.js";
 import { CommandService } from "./command-service.js";
+import { ContainerdApiServer } from "../containerd-api/gateway.js";
 import { commands, queries, resourceProjections } from "./resources.js";
 
 export interface PurserConfig {
@@ -49,6 +50,8 @@ export interface PurserConfig {
   tenants?: TenantAuthority;
   /** Bounds on what one layer may expand to (docs/unpack.md). */
   unpack?: Partial<UnpackLimits>;
+  /** Serve containerd's gRPC API on this unix socket (docs/containerd-api.md). */
+  containerdAddress?: string;
 }
 
 /**
@@ -76,6 +79,8 @@ export class PurserServer {
     readonly gc: GcService,
     private readonly views: ViewRebuilder,
     private readonly asOfViews: AsOfViews,
+    /** containerd's API on a unix socket, when configured. */
+    readonly containerdApi: ContainerdApiServer | undefined,
   ) {}
 
   static async start(config: PurserConfig): Promise<PurserServer> {
@@ -132,6 +137,7 @@ export class PurserServer {
       c.resolve(Tokens.GcService),
       c.resolve(Tokens.ViewRebuilder),
       c.resolve(Tokens.AsOfViews),
+      config.containerdAddress ? new ContainerdApiServer(c.resolve<CommandService>(Tokens.CommandService), config.dataDir, config.log) : undefined,
     );
     const definitions = c.resolve<DefinitionEndpoints>(Tokens.DefinitionEndpoints);
     await server.snapshots.start();
@@ -153,6 +159,14 @@ export class PurserServer {
     // Every endpoint's subscription is on the server before start() returns:
     // a client connected elsewhere may send at once (tests restart and ask).
     await nc.flush();
+    if (server.containerdApi) {
+      try {
+        await server.containerdApi.listen(config.containerdAddress!);
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
+    }
     return server;
   }
 
@@ -169,6 +183,7 @@ export class PurserServer {
   }
 
   private async stopOnce(): Promise<void> {
+    await this.containerdApi?.close();
     await this.service.stop();
     await this.gc.stop();
     await this.unpacker.stop();
