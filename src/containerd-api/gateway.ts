@@ -1,11 +1,16 @@
 import { promises as fs } from "node:fs";
 import { connect } from "node:net";
 import { dirname } from "node:path";
-import { Server, ServerCredentials, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerDuplexStream, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.js";
 import { loadContainerdApi } from "./protos.js";
 import { PurserCalls, type EndpointDirectory } from "./purser-calls.js";
 import { containersService, listContainersStream } from "./services/containers.js";
+import { contentService, listContent, readContent } from "./services/content.js";
+import { writeContent } from "./services/content-write.js";
+import { listSnapshots, snapshotsService } from "./services/snapshots.js";
+import { diffService, type DiffApplier } from "./services/diff.js";
+import { EventsService, type EventFeed } from "./services/events.js";
 import { imagesService } from "./services/images.js";
 import { leasesService } from "./services/leases.js";
 import { namespacesService } from "./services/namespaces.js";
@@ -25,10 +30,13 @@ const stopGraceMs = 2000;
 export class ContainerdApiServer {
   private server?: Server;
   private path?: string;
+  private events?: EventsService;
   readonly calls: PurserCalls;
 
   constructor(
     endpoints: EndpointDirectory,
+    private readonly diffs: DiffApplier,
+    private readonly feed: EventFeed,
     private readonly dataDir: string,
     private readonly log: Logger,
   ) {
@@ -46,11 +54,20 @@ export class ContainerdApiServer {
     add("containerd.services.leases.v1.Leases", leasesService(calls));
     add("containerd.services.images.v1.Images", imagesService(calls));
     add("containerd.services.containers.v1.Containers", containersService(calls), {
-      listStream: (call: ServerWritableStream<any, any>) =>
-        void listContainersStream(calls, call).then(
-          () => call.end(),
-          (err) => call.emit("error", grpcFailure(err, this.log, "Containers/ListStream")),
-        ),
+      listStream: (call: ServerWritableStream<any, any>) => this.serverStream(call, "Containers/ListStream", () => listContainersStream(calls, call)),
+    });
+    add("containerd.services.content.v1.Content", contentService(calls), {
+      list: (call: ServerWritableStream<any, any>) => this.serverStream(call, "Content/List", () => listContent(calls, call)),
+      read: (call: ServerWritableStream<any, any>) => this.serverStream(call, "Content/Read", () => readContent(calls, call)),
+      write: (call: ServerDuplexStream<any, any>) => void writeContent(calls, call, this.log),
+    });
+    add("containerd.services.snapshots.v1.Snapshots", snapshotsService(calls), {
+      list: (call: ServerWritableStream<any, any>) => this.serverStream(call, "Snapshots/List", () => listSnapshots(calls, call)),
+    });
+    add("containerd.services.diff.v1.Diff", diffService(calls, this.diffs));
+    const events = (this.events = new EventsService(api, calls, this.feed, this.log));
+    add("containerd.services.events.v1.Events", events.unary(), {
+      subscribe: (call: ServerWritableStream<any, any>) => events.subscribe(call),
     });
     add("containerd.services.version.v1.Version", versionService());
     add("containerd.services.introspection.v1.Introspection", introspectionService(this.dataDir));
@@ -66,6 +83,16 @@ export class ContainerdApiServer {
     this.log.info("containerd api listening", { address: path });
   }
 
+  /** A server-streaming method: its messages, then the end, or the error's status. */
+  private serverStream(call: ServerWritableStream<any, any>, method: string, body: () => Promise<void>): void {
+    body().then(
+      () => call.end(),
+      (err) => {
+        if (!call.cancelled) call.emit("error", grpcFailure(err, this.log, method));
+      },
+    );
+  }
+
   /** The socket's path, once listening. */
   get address(): string | undefined {
     return this.path;
@@ -75,6 +102,7 @@ export class ContainerdApiServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    this.events?.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         server.forceShutdown();

@@ -14,8 +14,9 @@ export interface Timestamp {
   nanos: number;
 }
 
+/** `google.protobuf.Any` as protobufjs shapes it: `type_url` keeps its proto name (protobufjs's Any wrapper). */
 export interface AnyMessage {
-  typeUrl: string;
+  type_url: string;
   value: Buffer;
 }
 
@@ -34,13 +35,13 @@ export function anyOf(stored: unknown): AnyMessage | null {
   const s = stored as { type_url?: unknown; value?: unknown };
   if (typeof s.type_url !== "string") return null;
   const value = s.value instanceof Uint8Array ? Buffer.from(s.value) : Buffer.alloc(0);
-  return { typeUrl: s.type_url, value };
+  return { type_url: s.type_url, value };
 }
 
 /** An Any as purser stores it (absent when the message had none). */
 export function storedAny(any: AnyMessage | null | undefined): { type_url: string; value: Uint8Array } | undefined {
-  if (!any || (any.typeUrl === "" && any.value.length === 0)) return undefined;
-  return { type_url: any.typeUrl, value: new Uint8Array(any.value) };
+  if (!any || (any.type_url === "" && any.value.length === 0)) return undefined;
+  return { type_url: any.type_url, value: new Uint8Array(any.value) };
 }
 
 export function namespaceMessage(n: NamespaceRecord) {

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPackageDefinition, type GrpcObject, type ServiceDefinition } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
+import protobuf from "protobufjs";
 
 /**
  * containerd 1.6's API definitions, read at start from the tree
@@ -37,6 +38,8 @@ export function protosRoot(): string {
 
 export interface ContainerdApiDefinitions {
   service(name: string): ServiceDefinition;
+  /** A message type by its full name (`containerd.events.ImageCreate`): what goes into an Any. */
+  messageType(name: string): protobuf.Type;
   /** The package tree (message constructors are not used: handlers answer plain objects). */
   readonly root: GrpcObject;
   /** Every file loaded, for Any payloads (`containerd.events.*`). */
@@ -58,10 +61,21 @@ export function loadContainerdApi(root = protosRoot()): ContainerdApiDefinitions
   const includeDirs = [root, join(root, "github.com/gogo/protobuf"), join(root, "github.com/gogo/protobuf/protobuf"), join(root, "github.com/gogo/googleapis")];
   const definition = loadSync(files, { includeDirs, keepCase: false, longs: Number, enums: String, bytes: Buffer, defaults: true, oneofs: true });
   const tree = loadPackageDefinition(definition);
+  // The same files through protobufjs itself, for the messages an Any carries (events).
+  const messages = new protobuf.Root();
+  messages.resolvePath = (_origin, target) => {
+    for (const dir of includeDirs) {
+      const path = join(dir, target);
+      if (existsSync(path)) return path;
+    }
+    return target;
+  };
+  messages.loadSync(files.filter((f) => f.includes("/api/events/")), { keepCase: true });
   const lookup = (name: string): unknown => name.split(".").reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], tree);
   loaded = {
     root: tree,
     files,
+    messageType: (name: string) => messages.lookupType(name),
     service(name: string): ServiceDefinition {
       const ctor = lookup(name) as { service?: ServiceDefinition } | undefined;
       if (!ctor?.service) throw new Error(`${name} is not a service of containerd's API`);

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Metadata } from "@grpc/grpc-js";
+import type { MsgHdrs } from "@nats-io/nats-core";
 import { decode } from "@msgpack/msgpack";
 import type { Payload } from "../commands/payload.js";
 import { EndpointKind, EndpointScope, RawReply, type Endpoint, type RequestContext } from "../endpoints/endpoint.js";
@@ -49,7 +50,20 @@ export class PurserCalls {
   }
 
   /** Runs `resource.verb` as the call's metadata says; a namespaced endpoint in `namespace`. */
-  async run<R>(metadata: Metadata, resource: string, verb: string, namespace: string, payload: Record<string, unknown>): Promise<{ rv: number; result: R }> {
+  async run<R>(metadata: Metadata, resource: string, verb: string, namespace: string, payload: Record<string, unknown>, raw?: RawRequest): Promise<{ rv: number; result: R }> {
+    const reply = await this.reply(metadata, resource, verb, namespace, payload, raw);
+    if (reply instanceof RawReply) throw new Error(`${resource}.${verb} answered raw bytes`);
+    return reply as { rv: number; result: R };
+  }
+
+  /** An endpoint that answers raw bytes with headers (a chunk of a blob). */
+  async runRaw(metadata: Metadata, resource: string, verb: string, namespace: string, payload: Record<string, unknown>): Promise<RawReply> {
+    const reply = await this.reply(metadata, resource, verb, namespace, payload);
+    if (!(reply instanceof RawReply)) throw new Error(`${resource}.${verb} did not answer raw bytes`);
+    return reply;
+  }
+
+  private async reply(metadata: Metadata, resource: string, verb: string, namespace: string, payload: Record<string, unknown>, raw?: RawRequest) {
     const endpoint = this.endpoints.endpoint(resource, verb);
     if (!endpoint) throw unavailable(`purser's ${resource}.${verb} is not being served yet`);
     const lease = this.leaseOf(metadata);
@@ -63,14 +77,13 @@ export class PurserCalls {
       minRv: query && !global ? (this.seen.get(namespace) ?? 0) : 0,
       minRvs: query && global ? [...this.seen] : [],
       asOf: "",
-      headers: undefined,
-      body: new Uint8Array(0),
+      headers: raw?.headers,
+      body: raw?.body ?? new Uint8Array(0),
       progress: () => {},
     };
     const reply = await endpoint.run(ctx, payload as Payload);
-    if (reply instanceof RawReply) throw new Error(`${resource}.${verb} answered raw bytes`);
-    if (!global && reply.rv > (this.seen.get(namespace) ?? 0)) this.seen.set(namespace, reply.rv);
-    return reply as { rv: number; result: R };
+    if (!global && !(reply instanceof RawReply) && reply.rv > (this.seen.get(namespace) ?? 0)) this.seen.set(namespace, reply.rv);
+    return reply;
   }
 
   /** Every page of an images, containers or content list (the records; the endpoint pages them by bytes). */
@@ -88,6 +101,12 @@ export class PurserCalls {
     } while (after !== undefined);
     return out;
   }
+}
+
+/** What a raw-body endpoint (content.write) reads besides its payload. */
+export interface RawRequest {
+  headers: MsgHdrs;
+  body: Uint8Array;
 }
 
 function first(metadata: Metadata, key: string): string {

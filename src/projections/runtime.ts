@@ -118,8 +118,13 @@ export class ProjectionRuntime {
     return this.holder.current;
   }
 
-  onBatch(listener: (events: readonly StoredEvent[]) => void): void {
+  /** Calls `listener` after each applied batch from now on; the function returned stops that. */
+  onBatch(listener: (events: readonly StoredEvent[]) => void): () => void {
     this.batchListeners.push(listener);
+    return () => {
+      const i = this.batchListeners.indexOf(listener);
+      if (i >= 0) this.batchListeners.splice(i, 1);
+    };
   }
 
   async start(): Promise<void> {

@@ -137,7 +137,7 @@ export class PurserServer {
       c.resolve(Tokens.GcService),
       c.resolve(Tokens.ViewRebuilder),
       c.resolve(Tokens.AsOfViews),
-      config.containerdAddress ? new ContainerdApiServer(c.resolve<CommandService>(Tokens.CommandService), config.dataDir, config.log) : undefined,
+      config.containerdAddress ? new ContainerdApiServer(c.resolve<CommandService>(Tokens.CommandService), c.resolve<ImageUnpacker>(Tokens.ImageUnpacker), c.resolve<ProjectionRuntime>(Tokens.ProjectionRuntime), config.dataDir, config.log) : undefined,
     );
     const definitions = c.resolve<DefinitionEndpoints>(Tokens.DefinitionEndpoints);
     await server.snapshots.start();

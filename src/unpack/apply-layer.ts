@@ -10,8 +10,8 @@ export interface LayerJob {
   blobPath: string;
   /** The directory to apply it to (an active snapshot's tree). */
   dir: string;
-  /** The diff id the config promises (`rootfs.diff_ids[i]`): the uncompressed stream must hash to it. */
-  diffId: string;
+  /** The diff id the config promises (`rootfs.diff_ids[i]`): the uncompressed stream must hash to it (absent: no promise, as containerd's Diff.Apply). */
+  diffId?: string;
   options?: ApplyOptions;
 }
 
@@ -51,7 +51,7 @@ export async function applyLayer(job: LayerJob): Promise<LayerResult> {
     job.options,
   );
   const diffId = `sha256:${hasher.hash.digest("hex")}`;
-  if (diffId !== job.diffId) throw new DiffIdMismatchError(job.diffId, diffId);
+  if (job.diffId !== undefined && diffId !== job.diffId) throw new DiffIdMismatchError(job.diffId, diffId);
   return { ...report, compression, diffId, size: hasher.bytes };
 }
 

@@ -29,7 +29,9 @@ import { digestError } from "../validation/digest.js";
 import { quote } from "../validation/identifiers.js";
 import { DiffIdMismatchError, type LayerResult } from "./apply-layer.js";
 import { LayerApplier } from "./layer-applier.js";
-import type { UnpackResult } from "../protocol/results.js";
+import { applyDiffToMounts, type AppliedDiff } from "./diff-apply.js";
+import { extractError } from "./extract-error.js";
+import type { Mount, UnpackResult } from "../protocol/results.js";
 import { inject, injectable } from "../di.js";
 import { Tokens } from "../tokens.js";
 
@@ -126,6 +128,15 @@ export class ImageUnpacker {
     // Read what the log holds now: the caller may have created the image a moment ago.
     await this.runtime.waitFor(namespace, await this.store.lastSequence(namespace));
     return run.execute(name, platform);
+  }
+
+  /**
+   * containerd's `Diff.Apply`: one layer blob of the namespace applied into
+   * an active snapshot's tree, named by the mounts `Prepare` gave (see
+   * diff-apply.ts); the digest and size of its uncompressed stream returned.
+   */
+  applyDiff(namespace: string, layer: { digest: string; size: number; mediaType?: string }, mounts: readonly Mount[]): Promise<AppliedDiff> {
+    return applyDiffToMounts(this.deps, namespace, layer, mounts);
   }
 
   /** @internal (UnpackRun) */
@@ -377,19 +388,8 @@ const layerTypes = new Set<string>([
   "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
 ]);
 
-function checkLayerType(mediaType: string): void {
+export function checkLayerType(mediaType: string): void {
   // containerd `images.DiffCompression`: anything else (encrypted layers among them) is not unpackable here.
   if (!layerTypes.has(mediaType)) throw notImplemented(`unsupported diff media type: ${mediaType}`);
 }
 
-/** A failure while applying: the class tells whose fault it is. */
-function extractError(err: unknown, diffId: string): PurserError {
-  const context = `failed to extract layer ${diffId}`;
-  if (err instanceof DiffIdMismatchError) return failedPrecondition(`wrong diff id calculated on extraction ${quote(err.actual)}`).wrap(context);
-  const e = err as Error & { code?: string };
-  const full = diskFullError(err, context);
-  if (full) return full;
-  // File-system trouble (I/O) is the host's; anything else is a malformed layer.
-  if (typeof e.code === "string" && e.code.startsWith("E")) return unknownError(`${context}: ${e.message}`);
-  return invalidArgument(`${context}: ${e.message ?? String(err)}`);
-}
