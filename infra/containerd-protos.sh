@@ -11,7 +11,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dest=var/containerd-api
 packages=(golang-github-containerd-containerd-dev=1.6.20~ds1-1+deb12u3 golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev)
 marker="$dest/.complete-1.6.20"
-[ -f "$marker" ] && exit 0
+# The tests drive the real `ctr` (issue 14): Debian's containerd package of
+# the same version provides it. Only the binary is extracted (the daemon is
+# never installed or started); a ctr already on PATH is used as it is.
+ctr_wanted=0
+if ! command -v ctr >/dev/null 2>&1 && [ ! -x "$dest/bin/ctr" ]; then ctr_wanted=1; packages+=(containerd=1.6.20~ds1-1+deb12u3); fi
+[ -f "$marker" ] && [ "$ctr_wanted" = 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
   echo "containerd-protos.sh: apt-get and dpkg-deb are needed to fetch containerd's API definitions (Debian's ${packages[0]%%=*})." >&2
@@ -31,10 +36,14 @@ if ! fetch; then
 fi
 for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/x"; done
 src="$work/x/usr/share/gocode/src"
-rm -rf "$dest" && mkdir -p "$dest"
+find "$dest" -mindepth 1 -maxdepth 1 ! -name bin -exec rm -rf {} + 2>/dev/null || true
+mkdir -p "$dest"
 # Only the definitions: the API tree, the plugin options it imports, gogo's and googleapis' protos.
 (cd "$src" && find github.com/containerd/containerd/api github.com/containerd/containerd/protobuf github.com/gogo/protobuf/gogoproto \
   github.com/gogo/protobuf/protobuf/google/protobuf github.com/gogo/googleapis/google/rpc -name '*.proto' -print0 |
   xargs -0 cp --parents -t "$OLDPWD/$dest")
+if [ "$ctr_wanted" = 1 ]; then
+  mkdir -p "$dest/bin" && cp "$work/x/usr/bin/ctr" "$dest/bin/ctr"
+fi
 touch "$marker"
 echo "containerd's API definitions are in $dest (from Debian's ${packages[0]})." >&2
