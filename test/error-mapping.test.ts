@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { JetStreamApiError } from "@nats-io/jetstream";
-import { toPurserError } from "../src/server/command-service.js";
+import { toPurserError } from "../src/endpoints/failure.js";
 
 const jsError = (err_code: number, description: string) => new JetStreamApiError({ code: 503, err_code, description });
 

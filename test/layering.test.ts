@@ -97,6 +97,10 @@ describe("layering (docs/architecture.md)", () => {
     assert.deepEqual(found, []);
   });
 
+  it("containerd-api/ reaches purser through the endpoints it is given: no views, services' internals or lmdb", () => {
+    assert.deepEqual(violations("containerd-api", (imp) => ["projections", "content", "gc", "snapshots", "server"].includes(folderOf(imp.target)) || imp.target === "lmdb"), []);
+  });
+
   it("projections/ never import commands/ (both build on domain/; commands read the views)", () => {
     assert.deepEqual(violations("projections", (imp) => folderOf(imp.target) === "commands"), []);
   });

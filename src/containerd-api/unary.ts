@@ -1,5 +1,5 @@
 import type { sendUnaryData, ServerUnaryCall, UntypedHandleCall, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { toPurserError } from "../server/command-service.js";
+import { toPurserError } from "../endpoints/failure.js";
 import type { Logger } from "../observability/logger.js";
 import { ErrorKind } from "../errors/errdefs.js";
 import { toGrpcError } from "./grpc-errors.js";

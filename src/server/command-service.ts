@@ -3,14 +3,12 @@ import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import { inject, injectable } from "../di.js";
 import { EndpointScope, RawReply, type Endpoint } from "../endpoints/endpoint.js";
 import { asPayload, type Payload } from "../commands/payload.js";
-import { ErrorKind, invalidArgument, PurserError } from "../errors/errdefs.js";
-import { diskFullError } from "../errors/disk-space.js";
-import { isJetStreamNotEnabled, isJetStreamPassing } from "../events/jetstream-errors.js";
+import { ErrorKind, invalidArgument } from "../errors/errdefs.js";
+import { toPurserError } from "../endpoints/failure.js";
 import { decodeMsgpack as decode, encodeWireMsgpack } from "../events/msgpack.js";
 import type { Logger } from "../observability/logger.js";
 import { serviceName, serviceQueue, serviceVersion } from "../protocol/service.js";
 import { commandEndpointSubject, globalSubject } from "../protocol/subjects.js";
-import { isClosedConnection, isNoResponders, isTimeout } from "../protocol/transport-errors.js";
 import { errorHeaders } from "../protocol/wire-errors.js";
 import { Tokens } from "../tokens.js";
 import { requestContext } from "./request-context.js";
@@ -95,20 +93,4 @@ export class CommandService {
       msg.respond(new Uint8Array(0), { headers: errorHeaders(error) });
     }
   }
-}
-
-export function toPurserError(err: unknown): PurserError {
-  if (err instanceof PurserError) return err;
-  const full = diskFullError(err);
-  if (full) return full;
-  const text = err instanceof Error ? err.message : String(err);
-  // NATS or JetStream not answering in time is a passing condition, not a bug.
-  if (isJetStreamNotEnabled(err)) {
-    // nats-server 2.9 says "not enabled" when no stream leader answered a publish (STACK-NOTES).
-    return new PurserError(ErrorKind.Unavailable, "log unavailable: no JetStream stream leader answered (one is being elected, or JetStream is down)", { cause: err });
-  }
-  if (isTimeout(err) || isNoResponders(err) || isClosedConnection(err) || isJetStreamPassing(err)) {
-    return new PurserError(ErrorKind.Unavailable, `log unavailable: ${text}`, { cause: err });
-  }
-  return new PurserError(ErrorKind.Unknown, `internal error: ${text}`, { cause: err });
 }
