@@ -10,6 +10,7 @@ import type { BenchContext, Curve, Suite, Target } from "./context.js";
 import { fromSamples, scaler, timed, type Measurement, type Section } from "./measure.js";
 import { cliStartSuite } from "./cli-start.js";
 import { contentSuite } from "./content.js";
+import { containerdApiSuite } from "./containerd-api.js";
 import { gcSuite } from "./gc.js";
 import { imagesSuite } from "./images.js";
 import { importSuite } from "./import.js";
@@ -32,7 +33,7 @@ import { unpackSuite } from "./unpack.js";
  * A new resource adds `bench/<resource>.ts` exporting a {@link Suite} and
  * lists it here, before `rebuildSuite` so its events are part of the rebuild.
  */
-const suites: Suite[] = [rawLimitsSuite, namespacesSuite, imagesSuite, snapshotsSuite, contentSuite, importSuite, unpackSuite, gcSuite, rebuildSuite, serveSuite, cliStartSuite, scalingSuite];
+const suites: Suite[] = [rawLimitsSuite, namespacesSuite, imagesSuite, snapshotsSuite, contentSuite, containerdApiSuite, importSuite, unpackSuite, gcSuite, rebuildSuite, serveSuite, cliStartSuite, scalingSuite];
 
 const sectionOrder: Section[] = ["raw", "purser", "rebuild", "serve", "scaling"];
 /** The whole run may not take longer than this (a stuck measurement must not hang CI). */
