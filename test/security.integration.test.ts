@@ -17,6 +17,7 @@ import { serviceInboxPrefix } from "../src/security/permissions.js";
 import { eventually, rejects } from "./support/assertions.js";
 import { cliPath, runCli, type CliResult } from "./support/cli.js";
 import { startServe, type ServedPurser } from "./support/serve.js";
+import { runCtr } from "./support/ctr.js";
 
 const garbage = new TextEncoder().encode("tenant-b's unreferenced blob: a collection would remove it");
 
@@ -106,6 +107,18 @@ describe("trust on NATS: identities, least privilege and confined tenants", () =
     for (const f of ["admin.nk", "service.nk", "tenants.json", "nats-server.conf"]) assert.equal(mode(join(s.dataDir, "identities", f)), "600", f);
     assert.equal(mode(s.contextFile), "600");
     assert.deepEqual(readContext(s.contextFile), { servers: s.url, nkeyFile: s.adminSeed });
+  });
+
+  test("serve's containerd API: <data-dir>/containerd.sock, owner and group only, and the real ctr works through it", async () => {
+    const socket = join(s.dataDir, "containerd.sock");
+    assert.equal((statSync(socket).mode & 0o777).toString(8), "660");
+    const r = await runCtr(socket, ["namespaces", "ls", "-q"]);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, "tenant-a\ntenant-b\n", ""]);
+    const made = await runCtr(socket, ["-n", "tenant-a", "leases", "create", "--id", "via-socket"]);
+    assert.deepEqual([made.code, made.stdout], [0, "via-socket\n"]);
+    const events: Array<{ actor: string; type: string }> = [];
+    await readEvents(admin.nc, { namespaces: ["tenant-a"], follow: false }, (e) => events.push({ actor: e.context.actor, type: e.event.type }));
+    assert.deepEqual(events.filter((e) => e.type === "LeaseCreated"), [{ actor: "containerd-api", type: "LeaseCreated" }]);
   });
 
   test("a tenant works in its namespace: commands, queries, its log through a consumer", async () => {

@@ -53,7 +53,7 @@ interface StreamFeed {
   waiters: Waiter[];
   stopped: boolean;
   done: Promise<void>;
-  /** A gap in the delivered sequences already retried once from the checkpoint: accepted the second time (messages removed by hand). */
+  /** A gap in the delivered sequences the stream confirmed (its message removed by hand): accepted when delivered again. */
   acceptedGapAt?: number;
   /** Watches a feed someone waits on: one that makes no progress is restarted (see {@link ProjectionRuntime.watchStall}). */
   stallTimer?: NodeJS.Timeout;
@@ -391,12 +391,12 @@ export class ProjectionRuntime {
           const expected = (batch.length > 0 ? batch[batch.length - 1]!.seq : feed.applied) + 1;
           if (m.seq > expected && feed.applied > 0 && feed.acceptedGapAt !== expected) {
             // JetStream sequences of a stream we never purge are contiguous: a
-            // consumer that skips some (seen after kill -9 and restarts) must
-            // not make the views skip them. Apply what is batched, then start a
-            // new consumer at the next sequence; the same gap again means the
-            // messages were removed, and is accepted (applyBatch logs it).
+            // consumer that skips some (seen after kill -9 and restarts, and
+            // under load) must not make the views skip them. Apply what is
+            // batched, then start a new consumer at the next sequence. A gap is
+            // accepted only once the stream says the message is gone (removed
+            // by hand): applyBatch then logs it.
             flush();
-            feed.acceptedGapAt = expected;
             throw new DeliveryGapError(expected, m.seq);
           }
           batch.push(m);
@@ -439,8 +439,15 @@ export class ProjectionRuntime {
           break;
         }
         if (err instanceof DeliveryGapError) {
-          this.log.warn("delivery gap; restarting the consumer from the checkpoint", { stream: feed.stream, expected: err.expected, got: err.got });
+          const removed = await this.messageRemoved(feed.stream, err.expected);
+          if (removed) feed.acceptedGapAt = err.expected;
+          this.log.warn("delivery gap; restarting the consumer from the checkpoint", { stream: feed.stream, expected: err.expected, got: err.got, removed });
           feed.applied = this.views.checkpoint(this.options.checkpointName, feed.stream);
+          // The same glitch at once again would spin: a short, growing pause unless the gap is real.
+          if (!removed) {
+            await new Promise((r) => setTimeout(r, Math.min(backoffMs, 1000)));
+            backoffMs = Math.min(backoffMs * 2, 5000);
+          }
           continue;
         }
         this.log.error("projection consumer failed; restarting from checkpoint", { stream: feed.stream, err });
@@ -448,6 +455,20 @@ export class ProjectionRuntime {
         await new Promise((r) => setTimeout(r, backoffMs));
         backoffMs = Math.min(backoffMs * 2, 5000);
       }
+    }
+  }
+
+  /**
+   * Whether the stream no longer holds message `seq` (removed by hand: the
+   * views may move past it). Anything else — it is there, or the stream
+   * cannot say now — is a glitch of the consumer, never accepted.
+   */
+  private async messageRemoved(stream: string, seq: number): Promise<boolean> {
+    try {
+      await (await this.store.manager()).streams.getMessage(stream, { seq });
+      return false;
+    } catch (err) {
+      return isJetStreamApiError(err, JetStreamApiCode.NoMessageFound);
     }
   }
 
