@@ -1,5 +1,5 @@
 import { runToEnd, yieldEvery, type Steps } from "../concurrency/cooperative.js";
-import { labelRefs, leaseExpired, GcLabel, parseRfc3339 } from "./labels.js";
+import { ingestUnexpired, labelRefs, leaseExpired, GcLabel, NextExpiry } from "./labels.js";
 import { ResourceType, type GcNode, type HostObjects, type NamespaceObjects } from "./model.js";
 
 /** An edge of the reference graph, with why it exists (for `purser gc why`). */
@@ -75,8 +75,7 @@ export function* namespaceRootsSteps(
     out.push(...labelEdges(namespace, image.labels, `image ${image.name}`));
   }
   for (const ingest of objects.ingests) {
-    const exp = ingest.expireAt === undefined ? undefined : parseRfc3339(ingest.expireAt);
-    if (exp && now.getTime() < exp.getTime()) {
+    if (ingestUnexpired(ingest.expireAt, now)) {
       out.push({ node: { type: ResourceType.Ingest, namespace, key: ingest.ref }, reason: `ingest expiring at ${ingest.expireAt}` });
     }
   }
@@ -184,16 +183,10 @@ export class ObjectIndex {
  * ingest. Undefined when none is in the future.
  */
 export function nextExpiry(objects: HostObjects, now: Date): number | undefined {
-  let next: number | undefined;
-  const consider = (t: Date | undefined) => {
-    if (t && t.getTime() >= now.getTime() && (next === undefined || t.getTime() < next)) next = t.getTime();
-  };
+  const next = new NextExpiry(now);
   for (const o of objects.values()) {
-    for (const l of o.leases) {
-      const v = l.labels[GcLabel.Expire];
-      if (v !== undefined) consider(parseRfc3339(v));
-    }
-    for (const i of o.ingests) if (i.expireAt !== undefined) consider(parseRfc3339(i.expireAt));
+    for (const l of o.leases) next.consider(l.labels[GcLabel.Expire]);
+    for (const i of o.ingests) next.consider(i.expireAt);
   }
-  return next;
+  return next.value;
 }

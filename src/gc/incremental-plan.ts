@@ -6,7 +6,7 @@ import { EdgeKind, gcDirtyDb, gcNode, gcReferrers, type GcDirtyRow, type GcNodeR
 import { compareUtf8 } from "../projections/label-index.js";
 import { leasesDb } from "../projections/leases.js";
 import type { ViewStore } from "../projections/view-store.js";
-import { GcLabel, leaseExpired, parseRfc3339 } from "./labels.js";
+import { GcLabel, ingestUnexpired, leaseExpired, NextExpiry } from "./labels.js";
 import { ResourceType } from "./model.js";
 import { childrenFirst, type Removal } from "./sweep.js";
 
@@ -34,14 +34,19 @@ export interface IncrementalPlanInput {
   limit: number;
 }
 
-type Flavour = 0 | 1; // 0: not reached, 1: flat, 2 below means non-flat
-const NonFlat = 2;
+/**
+ * How an object is reached, ordered (a stronger reach replaces a weaker):
+ * not at all, only through a `gc.flat` lease (parents only, containerd's
+ * flat flavour), or fully (labels, parents and expected blobs are followed).
+ */
+const Reach = { None: 0, Flat: 1, Full: 2 } as const;
+type Reach = (typeof Reach)[keyof typeof Reach];
 
 interface Node {
   ns: string;
   id: string;
   row: GcNodeRow | undefined;
-  mark: Flavour | typeof NonFlat;
+  mark: Reach;
 }
 
 /**
@@ -72,11 +77,8 @@ export function* incrementalPlanSteps(input: IncrementalPlanInput): Steps<SweepP
     namespaces.add(d.key[0]);
   }
 
-  let next: number | undefined;
-  const consider = (value: string | undefined) => {
-    const t = value === undefined ? undefined : parseRfc3339(value);
-    if (t && t.getTime() >= now.getTime() && (next === undefined || t.getTime() < next)) next = t.getTime();
-  };
+  const next = new NextExpiry(now);
+  const consider = (value: string | undefined) => next.consider(value);
 
   // Leases: few, read whole. An expired one goes, and what it held is looked at again.
   const live = new Set<string>();
@@ -109,8 +111,7 @@ export function* incrementalPlanSteps(input: IncrementalPlanInput): Steps<SweepP
     if (!ids) ingestIds.set(ns, (ids = new Map()));
     ids.set(ref, value.id);
     consider(value.expireAt);
-    const exp = value.expireAt === undefined ? undefined : parseRfc3339(value.expireAt);
-    if (exp && now.getTime() < exp.getTime()) ingestRoots.add(`${ns}\u0000i:${ref}`);
+    if (ingestUnexpired(value.expireAt, now)) ingestRoots.add(`${ns}\u0000i:${ref}`);
   }
 
   // What flat leases reach (their snapshots' parents, flat): a referrer in it may count only flat.
@@ -135,7 +136,7 @@ export function* incrementalPlanSteps(input: IncrementalPlanInput): Steps<SweepP
     const at = `${ns}\u0000${id}`;
     if (area.has(at)) continue;
     const row = gcNode(views, ns, id, transaction);
-    area.set(at, { ns, id, row, mark: 0 });
+    area.set(at, { ns, id, row, mark: Reach.None });
     if (area.size > limit) return undefined;
     for (const [to] of row?.edges ?? []) stack.push([ns, to]);
   }
@@ -145,35 +146,35 @@ export function* incrementalPlanSteps(input: IncrementalPlanInput): Steps<SweepP
   for (const [at, node] of area) {
     if (!node.row) continue;
     if (++n % yieldEvery === 0) yield;
-    let mark: Node["mark"] = node.row.root || ingestRoots.has(at) ? NonFlat : 0;
-    if (mark !== NonFlat) {
+    let mark: Reach = node.row.root || ingestRoots.has(at) ? Reach.Full : Reach.None;
+    if (mark !== Reach.Full) {
       for (const [from, kind] of gcReferrers(views, node.ns, node.id, transaction)) {
         if (++n % yieldEvery === 0) yield;
         const source = `${node.ns}\u0000${from}`;
-        let reached: Node["mark"] = 0;
+        let reached: Reach = Reach.None;
         switch (kind) {
           case EdgeKind.Owner:
-            reached = NonFlat;
+            reached = Reach.Full;
             break;
           case EdgeKind.Lease:
           case EdgeKind.FlatLease:
-            if (live.has(source)) reached = kind === EdgeKind.Lease ? NonFlat : 1;
+            if (live.has(source)) reached = kind === EdgeKind.Lease ? Reach.Full : Reach.Flat;
             break;
           case EdgeKind.Label:
           case EdgeKind.Parent:
             // Inside A the walk below decides; outside, the source is reachable.
             if (area.has(source)) break;
             if (flatReach.has(source)) return undefined;
-            reached = NonFlat;
+            reached = Reach.Full;
             break;
           default:
             break; // Expected: every ingest is in A.
         }
         if (reached > mark) mark = reached;
-        if (mark === NonFlat) break;
+        if (mark === Reach.Full) break;
       }
     }
-    if (mark > 0) {
+    if (mark > Reach.None) {
       node.mark = mark;
       gray.push(node);
     }
@@ -184,10 +185,10 @@ export function* incrementalPlanSteps(input: IncrementalPlanInput): Steps<SweepP
     if (++n % yieldEvery === 0) yield;
     const node = gray.pop()!;
     for (const [to, kind] of node.row?.edges ?? []) {
-      if (node.mark !== NonFlat && kind !== EdgeKind.Parent) continue;
+      if (node.mark !== Reach.Full && kind !== EdgeKind.Parent) continue;
       const target = area.get(`${node.ns}\u0000${to}`);
       if (!target || !target.row) continue;
-      const mark = kind === EdgeKind.Parent ? node.mark : NonFlat;
+      const mark = kind === EdgeKind.Parent ? node.mark : Reach.Full;
       if (mark > target.mark) {
         target.mark = mark;
         gray.push(target);
@@ -227,7 +228,8 @@ export function* incrementalPlanSteps(input: IncrementalPlanInput): Steps<SweepP
 
   const rvs = new Map<string, number>();
   for (const ns of namespaces) rvs.set(ns, input.applied(ns));
-  return { removals, rvs, ingestIds, incremental: true, dirty, ...(next === undefined ? {} : { nextExpiry: next }) };
+  const nextExpiry = next.value;
+  return { removals, rvs, ingestIds, incremental: true, dirty, ...(nextExpiry === undefined ? {} : { nextExpiry }) };
 }
 
 /** The dirty rows as `transaction` sees them; undefined when there are more than `limit`. */

@@ -59,3 +59,32 @@ export function parseRfc3339(value: string): Date | undefined {
   const t = new Date(value);
   return Number.isNaN(t.getTime()) ? undefined : t;
 }
+
+/**
+ * containerd's ingest expiry: an ingest with an `expireAt` still in the
+ * future is a root; one without (it belongs to a lease) or past it is not.
+ */
+export function ingestUnexpired(expireAt: string | undefined, now: Date): boolean {
+  const exp = expireAt === undefined ? undefined : parseRfc3339(expireAt);
+  return exp !== undefined && now.getTime() < exp.getTime();
+}
+
+/**
+ * The earliest future time among those considered (a lease's `gc.expire`,
+ * an ingest's `expireAt`): when a collection may find something by time
+ * alone. Undefined when none is in the future.
+ */
+export class NextExpiry {
+  private next: number | undefined;
+
+  constructor(private readonly now: Date) {}
+
+  consider(value: string | undefined): void {
+    const t = value === undefined ? undefined : parseRfc3339(value);
+    if (t && t.getTime() >= this.now.getTime() && (this.next === undefined || t.getTime() < this.next)) this.next = t.getTime();
+  }
+
+  get value(): number | undefined {
+    return this.next;
+  }
+}
