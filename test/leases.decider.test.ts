@@ -11,8 +11,8 @@ const now = "2026-01-02T03:04:05.678Z";
 const digest = `sha256:${"a".repeat(64)}`;
 const lease = (id = "l1", labels: Record<string, string> = {}): LeaseRecord => ({ id, labels, createdAt: "2026-01-01T00:00:00.000Z" });
 
-function given(record: LeaseRecord | undefined, holds: LeaseResource[] = []) {
-  const state = { record, holds: (r: LeaseResource) => holds.some((h) => h.type === r.type && h.id === r.id) };
+function given(record: LeaseRecord | undefined, holds: LeaseResource[] = [], rv?: number) {
+  const state = { record, ...(rv !== undefined ? { rv } : {}), holds: (r: LeaseResource) => holds.some((h) => h.type === r.type && h.id === r.id) };
   return {
     when(command: LeaseCommand) {
       return {
@@ -52,6 +52,8 @@ describe("lease decider (containerd A.9)", () => {
     given(lease()).when({ type: "DeleteLease", id: "l1" }).then([{ type: "LeaseDeleted", data: { id: "l1" } }]);
     const r = { type: "snapshots/native", id: "k" };
     given(lease()).when({ type: "AddLeaseResource", id: "l1", resource: r }).then([{ type: "LeaseResourceAdded", data: { id: "l1", resource: r } }]);
+    // The addition names the lease's incarnation (the rv of its LeaseCreated): a later lease of the same id cannot take it.
+    given(lease(), [], 7).when({ type: "AddLeaseResource", id: "l1", resource: r }).then([{ type: "LeaseResourceAdded", data: { id: "l1", resource: r, leaseRv: 7 } }]);
     given(lease(), [r]).when({ type: "AddLeaseResource", id: "l1", resource: r }).then([]);
     given(lease(), [r]).when({ type: "DeleteLeaseResource", id: "l1", resource: r }).then([{ type: "LeaseResourceRemoved", data: { id: "l1", resource: r } }]);
     given(lease()).when({ type: "DeleteLeaseResource", id: "l1", resource: r }).then([]);
@@ -109,6 +111,7 @@ describe("implicit leasing helper (lease-recording)", () => {
   test("records once", () => {
     assert.deepEqual(leaseAdditions({ id: "l1", exists: true, holds: () => false }, r), [{ type: "LeaseResourceAdded", data: { id: "l1", resource: r } }]);
     assert.deepEqual(leaseAdditions({ id: "l1", exists: true, holds: () => true }, r), []);
+    assert.deepEqual(leaseAdditions({ id: "l1", exists: true, rv: 7, holds: () => false }, r), [{ type: "LeaseResourceAdded", data: { id: "l1", resource: r, leaseRv: 7 } }]);
   });
   test("releases only what is held, never fails", () => {
     assert.deepEqual(leaseRemovals({ id: "l1", exists: false, holds: () => true }, r), []);

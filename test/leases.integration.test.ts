@@ -4,6 +4,9 @@ import type { PurserClient } from "../src/client/purser-client.js";
 import { containerdPayload } from "../src/events/containerd-payload.js";
 import { leaseResourcesDb } from "../src/projections/leases.js";
 import { prefixRange } from "../src/projections/key-range.js";
+import { randomUUID } from "node:crypto";
+import type { DomainEvent } from "../src/events/catalog.js";
+import { subjectOfEvent } from "../src/events/event-subject.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 import { rejects, eventsOf } from "./support/assertions.js";
 
@@ -197,6 +200,27 @@ describe("leases against a real nats-server and LMDB", () => {
     await p.server.runtime.waitFor(ns, del.rv);
     assert.deepEqual([...p.server.holder.current.db(leaseResourcesDb).getKeys(prefixRange([ns]))], []);
     assert.deepEqual((await c.leases.list(ns, [], { minRv: del.rv })).result, []);
+  });
+
+  test("an addition decided for a lease deleted and created again under its id meanwhile is the deleted lease's: the new one does not hold it", async () => {
+    const ns = "lease-reborn";
+    const first = await c.leases.create(ns, { id: "l" });
+    // An addition decided now, on views showing the first lease, reaches the log only later.
+    const resource = { type: "ingests", id: "r" };
+    const decidedForFirst: DomainEvent = { type: "LeaseResourceAdded", data: { id: "l", resource, leaseRv: first.rv } };
+    await c.leases.delete(ns, "l");
+    const second = await c.leases.create(ns, { id: "l" });
+    const append = (event: DomainEvent) =>
+      p.server.store.append(ns, { event, subject: subjectOfEvent(ns, event), expect: { none: true }, msgId: randomUUID() }, { eventId: randomUUID(), correlationId: "c", causationId: "c", actor: "test" });
+    const late = await append(decidedForFirst);
+    assert.deepEqual((await c.leases.resources(ns, "l", { minRv: late.seq })).result, []);
+    // The same addition decided for the lease that exists lands.
+    const current = await append({ type: "LeaseResourceAdded", data: { id: "l", resource, leaseRv: second.rv } });
+    assert.deepEqual((await c.leases.resources(ns, "l", { minRv: current.seq })).result, [resource]);
+    // And what the command itself decides names the lease's incarnation.
+    await c.leases.addResource(ns, "l", { type: "content", id: `sha256:${"d".repeat(64)}` });
+    const added = (await eventsOf(p.client, ns)).filter((e) => e.event.type === "LeaseResourceAdded").pop()!;
+    assert.equal((added.event.data as { leaseRv?: number }).leaseRv, second.rv);
   });
 
   test("concurrent resource additions to one lease all land (OCC per resource of the lease)", async () => {

@@ -1,7 +1,7 @@
 import type { LeaseResourceAdded, LeaseResourceRemoved, LeaseResource } from "../events/lease-events.js";
 import { subjectOfEvent } from "../events/event-subject.js";
 import { leaseAdditions, leaseRemovals, type ContextLease } from "../domain/lease-recording.js";
-import { getLease, leaseHolds } from "../projections/leases.js";
+import { getLease, leaseCreatedRv, leaseHolds } from "../projections/leases.js";
 import type { Append, CommandContext } from "./command.js";
 import { objectExpectation } from "./namespace-guard.js";
 
@@ -25,9 +25,11 @@ export interface LeaseAppendOptions {
 export function contextLease(ctx: CommandContext): ContextLease | undefined {
   const id = ctx.lease;
   if (id === undefined || id === "") return undefined;
+  const rv = leaseCreatedRv(ctx.views, ctx.namespace, id);
   return {
     id,
     exists: getLease(ctx.views, ctx.namespace, id) !== undefined,
+    ...(rv !== undefined ? { rv } : {}),
     holds: (r) => leaseHolds(ctx.views, ctx.namespace, id, r),
   };
 }

@@ -3,7 +3,7 @@ import type { LeaseCreated, LeaseRecord, LeaseResource } from "../events/lease-e
 import { subjectOfEvent } from "../events/event-subject.js";
 import { eventSubject, leaseResourceSubject, ObjectKind } from "../events/subjects.js";
 import { adaptRecord, mapField, nonEmpty, type Adaptor, type Filter } from "../filters/index.js";
-import { getLease, leaseHolds, listLeaseResources, listLeases } from "../projections/leases.js";
+import { getLease, leaseHolds, listLeaseResources, listLeases, leaseCreatedRv } from "../projections/leases.js";
 import { quote } from "../validation/identifiers.js";
 import type { CommandContext, CommandDefinition, QueryDefinition } from "./command.js";
 import { randomLeaseId } from "../protocol/lease-id.js";
@@ -48,6 +48,7 @@ function decideOnViews<C extends LeaseCommand>(ctx: CommandContext, command: C) 
     command,
     {
       record: getLease(ctx.views, ctx.namespace, command.id),
+      rv: leaseCreatedRv(ctx.views, ctx.namespace, command.id),
       holds: (r) => leaseHolds(ctx.views, ctx.namespace, command.id, r),
     },
     ctx.now,

@@ -1,6 +1,6 @@
 import type { LeaseResource } from "../events/lease-events.js";
 import type { SnapshotRecord } from "../events/snapshot-events.js";
-import { getLease, leaseHolds } from "../projections/leases.js";
+import { getLease, leaseCreatedRv, leaseHolds } from "../projections/leases.js";
 import { childrenOf, getSnapshot, hasChildren, snapshotterKnown } from "../projections/snapshots.js";
 import type { CommandContext } from "./command.js";
 import type { ContextLease } from "../domain/lease-recording.js";
@@ -80,12 +80,14 @@ export function snapshotState(ctx: CommandContext, snapshotter: string): Snapsho
   }
 
   const leaseId = ctx.lease;
+  const leaseRv = leaseId === undefined || leaseId === "" ? undefined : leaseCreatedRv(views, namespace, leaseId);
   const lease: ContextLease | undefined =
     leaseId === undefined || leaseId === ""
       ? undefined
       : {
           id: leaseId,
           exists: getLease(views, namespace, leaseId) !== undefined,
+          ...(leaseRv !== undefined ? { rv: leaseRv } : {}),
           holds: (r) => leaseChanges.get(resourceKey(leaseId, r)) ?? leaseHolds(views, namespace, leaseId, r),
         };
 

@@ -18,6 +18,8 @@ import type { LeaseResource, LeaseResourceAdded, LeaseResourceRemoved } from "..
 export interface ContextLease {
   id: string;
   exists: boolean;
+  /** The rv of the LeaseCreated of the lease the views show (its incarnation: an id may be created again). */
+  rv?: number;
   holds(resource: LeaseResource): boolean;
 }
 
@@ -30,7 +32,7 @@ export function leaseAdditions(lease: ContextLease | undefined, resource: LeaseR
   if (!lease) return [];
   if (!lease.exists) throw notFound("lease does not exist");
   if (lease.holds(resource)) return [];
-  return [{ type: "LeaseResourceAdded", data: { id: lease.id, resource } }];
+  return [{ type: "LeaseResourceAdded", data: { id: lease.id, resource, ...(lease.rv !== undefined ? { leaseRv: lease.rv } : {}) } }];
 }
 
 /** Pure: the lease events that drop `resource` from the context lease (none if it is not held or the lease is gone, as containerd). */

@@ -24,6 +24,8 @@ export type LeaseCommand =
 export interface LeaseState {
   /** The lease, or undefined when it does not exist. */
   record: LeaseRecord | undefined;
+  /** The rv of its LeaseCreated (which incarnation of the id the views show). */
+  rv?: number;
   /** Whether the lease already holds a resource (in its canonical form). */
   holds(resource: LeaseResource): boolean;
 }
@@ -52,7 +54,7 @@ export function decideLease(command: LeaseCommand, state: LeaseState, now: strin
       if (!state.record) throw notFound(`lease ${quote(command.id)}`);
       const resource = parseLeaseResource(command.resource);
       if (state.holds(resource)) return [];
-      return [{ type: "LeaseResourceAdded", data: { id: command.id, resource } }];
+      return [{ type: "LeaseResourceAdded", data: { id: command.id, resource, ...(state.rv !== undefined ? { leaseRv: state.rv } : {}) } }];
     }
     case "DeleteLeaseResource": {
       if (!state.record) throw notFound(`lease ${quote(command.id)}`);

@@ -88,7 +88,7 @@ export const eventSchemas: Record<EventType, Check> = {
   NamespaceUpdated: obj({ namespace, fieldPaths: strings }),
   NamespaceDeleted: obj({ name: str }),
   LeaseCreated: obj({ lease }),
-  LeaseResourceAdded: obj({ id: str, resource: leaseResource }),
+  LeaseResourceAdded: obj({ id: str, resource: leaseResource, leaseRv: optional(num) }),
   LeaseResourceRemoved: obj({ id: str, resource: leaseResource }),
   LeaseDeleted: obj({ id: str }),
   SnapshotPrepared: obj({ snapshot }),

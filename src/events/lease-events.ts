@@ -28,7 +28,14 @@ export interface LeaseCreated {
 
 export interface LeaseResourceAdded {
   type: "LeaseResourceAdded";
-  data: { id: string; resource: LeaseResource };
+  /**
+   * `leaseRv`: the rv of the `LeaseCreated` of the lease the addition was
+   * decided for (its incarnation). Should that lease be deleted and its id
+   * created again before the addition is appended, the addition belongs to
+   * the deleted one and the projection drops it (what the delete would have
+   * done had it come second). Absent in events written before it existed.
+   */
+  data: { id: string; resource: LeaseResource; leaseRv?: number };
 }
 
 export interface LeaseResourceRemoved {

@@ -10,6 +10,7 @@ import type { ViewStore } from "./view-store.js";
  *
  *   leases           [namespace, id]                     → LeaseRecord
  *   lease-resources  [namespace, id, type, resource id]  → 1
+ *   lease-rvs        [namespace, id]                     → rv of its LeaseCreated (its incarnation)
  *
  * `leases` is also read by namespaceUsage (a namespace delete drops its
  * leases, each with a LeaseDeleted event), and both by the garbage collector
@@ -17,35 +18,42 @@ import type { ViewStore } from "./view-store.js";
  */
 export const leasesDb = "leases";
 export const leaseResourcesDb = "lease-resources";
+export const leaseRvsDb = "lease-rvs";
 
 type LeaseKey = [string, string];
 type ResourceKey = [string, string, string, string];
 
 export const leasesProjection: Projection = {
   name: "leases",
-  databases: [leasesDb, leaseResourcesDb],
+  databases: [leasesDb, leaseResourcesDb, leaseRvsDb],
   apply(views: ViewStore, stored: StoredEvent): void {
     const e = stored.event;
     const ns = stored.namespace;
     const leases = views.db<LeaseRecord, LeaseKey>(leasesDb);
     const resources = views.db<number, ResourceKey>(leaseResourcesDb);
+    const rvs = views.db<number, LeaseKey>(leaseRvsDb);
     switch (e.type) {
       case "LeaseCreated":
         leases.putSync([ns, e.data.lease.id], evolveLease(undefined, e)!);
+        rvs.putSync([ns, e.data.lease.id], stored.seq);
         return;
-      case "LeaseResourceAdded":
-        // Always decided against an existing lease under the lease's own OCC;
-        // the check keeps a hand-published stray event from resurrecting one.
-        if (leases.get([ns, e.data.id]) !== undefined) {
+      case "LeaseResourceAdded": {
+        // Decided against an existing lease, appended under the resource's own
+        // OCC: the lease may have gone meanwhile (the delete then wins, as if
+        // it had come second), or gone and been created again under the same
+        // id (the addition was for the earlier one: dropped too).
+        if (leases.get([ns, e.data.id]) !== undefined && (e.data.leaseRv === undefined || e.data.leaseRv === rvs.get([ns, e.data.id]))) {
           resources.putSync([ns, e.data.id, e.data.resource.type, e.data.resource.id], 1);
         }
         return;
+      }
       case "LeaseResourceRemoved":
         resources.removeSync([ns, e.data.id, e.data.resource.type, e.data.resource.id]);
         return;
       case "LeaseDeleted":
       case "LeaseExpired":
         leases.removeSync([ns, e.data.id]);
+        rvs.removeSync([ns, e.data.id]);
         for (const key of [...resources.getKeys(prefixRange([ns, e.data.id]))]) resources.removeSync(key);
         return;
       default:
@@ -53,6 +61,11 @@ export const leasesProjection: Projection = {
     }
   },
 };
+
+/** The rv of the lease's LeaseCreated: which incarnation of the id the views show. */
+export function leaseCreatedRv(views: ViewStore, namespace: string, id: string): number | undefined {
+  return views.db<number, LeaseKey>(leaseRvsDb).get([namespace, id]);
+}
 
 export function getLease(views: ViewStore, namespace: string, id: string): LeaseRecord | undefined {
   return views.db<LeaseRecord, LeaseKey>(leasesDb).get([namespace, id]);

@@ -37,9 +37,10 @@ interface SessionMarker {
  * 3: image-usage rows stored as the msgpack a list page sends → 4: one
  * image-usage row per target, shared by its tags → 5: the GC's reference
  * graph (gc-references.ts) → 6: which records name a snapshot directory, and
- * the disk clean-up's candidates (host-candidates.ts).
+ * the disk clean-up's candidates (host-candidates.ts) → 7: each lease's
+ * incarnation (the rv of its LeaseCreated, leases.ts).
  */
-export const viewsLayout = 6;
+export const viewsLayout = 7;
 
 export function currentBootId(): string {
   try {
