@@ -243,6 +243,10 @@ export class GarbageCollector {
       return { runId, dryRun: false, removed: [], blobs: [], directories: [], attempts: 0, pauseMs: 0, elapsedMs: performance.now() - started, swept: false, unchanged: true };
     }
     this.quiet = undefined;
+    // What the views had applied before this collection looked: should it find
+    // nothing, only that state is known to hold nothing (an event applied while
+    // it ran, an image deleted say, must not make the next one skip).
+    const appliedBefore = this.runtime.appliedAll();
     const unpinsBefore = this.blobs.unpinEpoch();
     const lockAsked = performance.now();
     const lock = opts.waitForLock ? await this.lock.acquire(this.options.lockWaitMs) : await this.lock.tryAcquire();
@@ -272,7 +276,7 @@ export class GarbageCollector {
     const host = await this.cleanHost(runId, expiredIngests, lock !== undefined);
     if (lock && removed.length === 0 && host.blobs.length === 0 && host.directories.length === 0 && this.blobs.unpinEpoch() === unpinsBefore) {
       // Nothing was garbage, and this process changed nothing: until something does, nothing will be.
-      this.quiet = { applied: this.runtime.appliedAll(), unpins: unpinsBefore, until };
+      this.quiet = { applied: appliedBefore, unpins: unpinsBefore, until };
     }
     if (removed.length > 0 || host.blobs.length > 0 || host.directories.length > 0) {
       this.log.info("gc collected", { runId, removed: removed.length, blobs: host.blobs.length, directories: host.directories.length, attempts, pauseMs });
