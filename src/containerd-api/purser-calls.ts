@@ -36,6 +36,11 @@ export class PurserCalls {
 
   constructor(private readonly endpoints: EndpointDirectory) {}
 
+  /** The highest rv this gateway answered in `namespace`: what a call after it must see. */
+  seenRv(namespace: string): number {
+    return this.seen.get(namespace) ?? 0;
+  }
+
   /** The call's namespace (containerd `namespaces.NamespaceRequired`: missing → FailedPrecondition). */
   namespaceOf(metadata: Metadata): string {
     const namespace = first(metadata, namespaceHeader);

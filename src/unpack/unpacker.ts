@@ -135,7 +135,9 @@ export class ImageUnpacker {
    * an active snapshot's tree, named by the mounts `Prepare` gave (see
    * diff-apply.ts); the digest and size of its uncompressed stream returned.
    */
-  applyDiff(namespace: string, layer: { digest: string; size: number; mediaType?: string }, mounts: readonly Mount[]): Promise<AppliedDiff> {
+  async applyDiff(namespace: string, layer: { digest: string; size: number; mediaType?: string }, mounts: readonly Mount[], minRv = 0): Promise<AppliedDiff> {
+    requireNamespace(namespace);
+    await this.runtime.reachMinRv(namespace, minRv);
     return applyDiffToMounts(this.deps, namespace, layer, mounts);
   }
 

@@ -6,7 +6,8 @@ import type { UnaryHandler } from "../unary.js";
 
 /** What applies a layer into a prepared snapshot (the unpacker: unpack/diff-apply.ts). */
 export interface DiffApplier {
-  applyDiff(namespace: string, layer: { digest: string; size: number; mediaType?: string }, mounts: readonly Mount[]): Promise<AppliedDiff>;
+  /** `minRv`: the views must have applied it first (the Prepare that made the snapshot, a moment ago). */
+  applyDiff(namespace: string, layer: { digest: string; size: number; mediaType?: string }, mounts: readonly Mount[], minRv: number): Promise<AppliedDiff>;
 }
 
 /**
@@ -21,7 +22,7 @@ export function diffService(calls: PurserCalls, applier: DiffApplier): Record<st
       const ns = calls.namespaceOf(call.metadata);
       const d = call.request.diff ?? { mediaType: "", digest: "", size: 0 };
       const mounts: Mount[] = (call.request.mounts ?? []).map((m: { type: string; source: string; options: string[] }) => ({ type: m.type, source: m.source, options: m.options }));
-      const applied = await applier.applyDiff(ns, { digest: d.digest, size: Number(d.size) || 0, mediaType: d.mediaType }, mounts);
+      const applied = await applier.applyDiff(ns, { digest: d.digest, size: Number(d.size) || 0, mediaType: d.mediaType }, mounts, calls.seenRv(ns));
       return { applied: { mediaType: applied.mediaType, digest: applied.digest, size: applied.size, annotations: {} } };
     },
     async diff() {
