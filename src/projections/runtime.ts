@@ -11,6 +11,7 @@ import { EventStore } from "../events/event-store.js";
 import { namespaceOfStream, streamName } from "../events/subjects.js";
 import type { Logger } from "../observability/logger.js";
 import { applyBatch } from "./apply-batch.js";
+import { isTimeout } from "../protocol/transport-errors.js";
 import type { Projection } from "./projection.js";
 import { ViewStoreHolder, type ViewStore } from "./view-store.js";
 
@@ -65,6 +66,8 @@ interface StreamFeed {
   parking?: boolean;
   /** No consumer: idle, until something needs it (see {@link RuntimeOptions.parkIdleMs}). */
   parked?: boolean;
+  /** A direct read of the log is applying this feed (see {@link ProjectionRuntime.readDirect}). */
+  directReading?: boolean;
 }
 
 /**
@@ -321,16 +324,21 @@ export class ProjectionRuntime {
   private watchStall(feed: StreamFeed): void {
     if (feed.stallTimer) return;
     let seen = feed.applied;
+    let stalled = 0;
     feed.stallTimer = setInterval(() => {
       if (feed.waiters.length === 0 || feed.stopped || !this.running) {
         clearInterval(feed.stallTimer);
         feed.stallTimer = undefined;
         return;
       }
-      if (feed.applied === seen && feed.messages) {
+      stalled = feed.applied === seen ? stalled + 1 : 0;
+      if (stalled > 0 && feed.messages) {
         this.log.warn("views' consumer made no progress while awaited: restarting it from the checkpoint", { stream: feed.stream, applied: feed.applied });
         feed.messages.stop();
       }
+      // Still nothing after a restart: a new consumer may be impossible for a while
+      // (a cluster electing its meta leader); the log can still be read directly.
+      if (stalled >= 2) void this.readDirect(feed).catch((err) => this.log.debug("direct read of the log failed", { stream: feed.stream, err }));
       seen = feed.applied;
     }, stallRestartMs);
     feed.stallTimer.unref();
@@ -380,15 +388,16 @@ export class ProjectionRuntime {
         let scheduled = false;
         const flush = () => {
           scheduled = false;
-          if (batch.length === 0) return;
-          const b = batch;
+          // What a direct read (readDirect) applied meanwhile is not applied again.
+          const b = batch.filter((m) => m.seq > feed.applied);
           batch = [];
+          if (b.length === 0) return;
           this.applyBatch(feed, b);
         };
         for await (const m of messages) {
           feed.lastActivity = Date.now();
           if (m.seq <= feed.applied) continue; // redelivered after an ordered-consumer reset
-          const expected = (batch.length > 0 ? batch[batch.length - 1]!.seq : feed.applied) + 1;
+          const expected = Math.max(batch.length > 0 ? batch[batch.length - 1]!.seq : 0, feed.applied) + 1;
           if (m.seq > expected && feed.applied > 0 && feed.acceptedGapAt !== expected) {
             // JetStream sequences of a stream we never purge are contiguous: a
             // consumer that skips some (seen after kill -9 and restarts, and
@@ -452,9 +461,53 @@ export class ProjectionRuntime {
         }
         this.log.error("projection consumer failed; restarting from checkpoint", { stream: feed.stream, err });
         feed.applied = this.views.checkpoint(this.options.checkpointName, feed.stream);
+        // No consumer can be made while JetStream's meta leader is being elected
+        // (a cluster node lost: 10–20 s, measured), though the stream answers.
+        // Someone waits on these views: read on from any replica meanwhile.
+        if (feed.waiters.length > 0 && (isTimeout(err) || isJetStreamApiError(err, JetStreamApiCode.ClusterNotAvailable) || isJetStreamApiError(err, JetStreamApiCode.ClusterNotLeader))) {
+          await this.readDirect(feed).catch((e) => this.log.debug("direct read of the log failed too", { stream: feed.stream, err: e }));
+        }
         await new Promise((r) => setTimeout(r, backoffMs));
         backoffMs = Math.min(backoffMs * 2, 5000);
       }
+    }
+  }
+
+  /**
+   * Applies what the log holds past the checkpoint without a consumer: direct
+   * gets (`allow_direct`: any replica answers, no meta leader needed), one
+   * sequence after another, in batches, until the stream has no next message.
+   * Used only while no consumer can be made and someone waits.
+   */
+  private async readDirect(feed: StreamFeed): Promise<void> {
+    if (feed.directReading) return;
+    feed.directReading = true;
+    try {
+      await this.readDirectOnce(feed);
+    } finally {
+      feed.directReading = false;
+    }
+  }
+
+  private async readDirectOnce(feed: StreamFeed): Promise<void> {
+    const jsm = await this.store.manager();
+    for (;;) {
+      const batch: JsMsg[] = [];
+      let end = false;
+      const from = feed.applied;
+      while (batch.length < this.options.maxBatch) {
+        const m = await jsm.direct.getMessage(feed.stream, { seq: from + batch.length + 1 });
+        if (!m) {
+          end = true;
+          break;
+        }
+        // What applyBatch reads of a JetStream message.
+        batch.push({ data: m.data, headers: m.header, subject: m.subject, seq: m.seq, time: m.time, info: { stream: feed.stream } } as unknown as JsMsg);
+      }
+      // The consumer may have applied some meanwhile: only what follows its checkpoint, contiguous.
+      const rest = batch.filter((m) => m.seq > feed.applied);
+      if (rest.length > 0 && rest[0]!.seq === feed.applied + 1) this.applyBatch(feed, rest);
+      if (end || feed.stopped || !this.running) return;
     }
   }
 
