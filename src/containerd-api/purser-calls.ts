@@ -91,6 +91,11 @@ export class PurserCalls {
     return reply;
   }
 
+  /** Runs a namespaced `resource.verb` in the namespace the call's metadata names. */
+  runInCallNamespace<R>(metadata: Metadata, resource: string, verb: string, payload: Record<string, unknown>): Promise<{ rv: number; result: R }> {
+    return this.run<R>(metadata, resource, verb, this.namespaceOf(metadata), payload);
+  }
+
   /** Every page of an images, containers or content list (the records; the endpoint pages them by bytes). */
   async listAll<R>(metadata: Metadata, resource: string, namespace: string, filters: readonly string[]): Promise<R[]> {
     const out: R[] = [];

@@ -1,4 +1,5 @@
 import { digestError } from "../validation/digest.js";
+import { isSnapshotDirName } from "../validation/snapshot-dir.js";
 import type { EventType } from "./catalog.js";
 
 /**
@@ -18,7 +19,7 @@ const bool: Check = (v, path) => (typeof v === "boolean" ? undefined : `${path} 
 const digest: Check = (v, path) => (typeof v !== "string" ? `${path} must be a string` : digestError(v) ? `${path} must be a digest` : undefined);
 const digestOrEmpty: Check = (v, path) => (v === "" ? undefined : digest(v, path));
 /** A snapshot directory's name under the snapshotter's root: the hex names purser gives (never a path). */
-const dirName: Check = (v, path) => (typeof v === "string" && /^[0-9a-f]{1,64}$/.test(v) ? undefined : `${path} must be a snapshot directory name (hex)`);
+const dirName: Check = (v, path) => (typeof v === "string" && isSnapshotDirName(v) ? undefined : `${path} must be a snapshot directory name (hex)`);
 const anything: Check = () => undefined;
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 const map: Check = (v, path) => (isMap(v) ? undefined : `${path} must be a map`);

@@ -25,6 +25,7 @@ import { explain, markSteps, type Reach } from "./mark.js";
 import { ResourceType, resourceTypeName, type GcNode } from "./model.js";
 import { unreachableSteps, type Removal } from "./sweep.js";
 import { digestError } from "../validation/digest.js";
+import { isSnapshotDirName } from "../validation/snapshot-dir.js";
 import { clearCandidates, filterInSlices, readCandidates } from "./host-candidates.js";
 import { clearDirty, incrementalPlanSteps, readDirtySteps, type SweepPlan } from "./incremental-plan.js";
 import type { CollectResult, RemovedObject, Why } from "../protocol/results.js";
@@ -583,7 +584,7 @@ export class GarbageCollector {
       else {
         looked = [...new Set([...rows.filter((r) => r.key[0] === sn.name).map((r) => r.key[1]), ...sn.unconfirmedDirs()])];
         // A name from the log is checked before it becomes a path (event-schemas.ts checks it too).
-        looked = (await Promise.all(looked.map(async (dir) => (plainDirName.test(dir) && (await sn.hasDir(dir)) ? dir : undefined)))).filter((d): d is string => d !== undefined);
+        looked = (await Promise.all(looked.map(async (dir) => (isSnapshotDirName(dir) && (await sn.hasDir(dir)) ? dir : undefined)))).filter((d): d is string => d !== undefined);
       }
       const unnamed = await filterInSlices(views, looked, (dir, transaction) => !dirNamed(views, sn.name, dir, transaction));
       for (const dir of unnamed) if (!sn.awaitingEvent(dir, this.options.dirGraceMs, now)) garbage.push({ sn, dir });
@@ -595,8 +596,6 @@ export class GarbageCollector {
   }
 }
 
-/** The directory names purser gives snapshots (snapshot-handlers.ts: hex). */
-const plainDirName = /^[0-9a-f]{1,64}$/;
 
 function eventOf(r: Removal): DomainEvent {
   switch (r.type) {

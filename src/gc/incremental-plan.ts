@@ -78,7 +78,6 @@ export function* incrementalPlanSteps(input: IncrementalPlanInput): Steps<SweepP
   }
 
   const next = new NextExpiry(now);
-  const consider = (value: string | undefined) => next.consider(value);
 
   // Leases: few, read whole. An expired one goes, and what it held is looked at again.
   const live = new Set<string>();
@@ -88,7 +87,7 @@ export function* incrementalPlanSteps(input: IncrementalPlanInput): Steps<SweepP
     if (++n % yieldEvery === 0) yield;
     const [ns, id] = key as [string, string];
     const labels = value.labels ?? {};
-    consider(labels[GcLabel.Expire]);
+    next.consider(labels[GcLabel.Expire]);
     const row = gcNode(views, ns, `l:${id}`, transaction);
     if (leaseExpired(labels, now, (v) => input.onInvalidExpire(ns, id, v))) {
       expiredLeases.push([ns, id]);
@@ -110,7 +109,7 @@ export function* incrementalPlanSteps(input: IncrementalPlanInput): Steps<SweepP
     let ids = ingestIds.get(ns);
     if (!ids) ingestIds.set(ns, (ids = new Map()));
     ids.set(ref, value.id);
-    consider(value.expireAt);
+    next.consider(value.expireAt);
     if (ingestUnexpired(value.expireAt, now)) ingestRoots.add(`${ns}\u0000i:${ref}`);
   }
 

@@ -10,6 +10,7 @@ import type { Mount } from "../protocol/results.js";
 import type { SnapshotService } from "../snapshots/snapshot-service.js";
 import { SnapshotKind } from "../events/snapshot-events.js";
 import { digestError } from "../validation/digest.js";
+import { isSnapshotDirName } from "../validation/snapshot-dir.js";
 import { quote } from "../validation/identifiers.js";
 import { requireNamespace } from "../validation/namespace.js";
 import type { LayerApplier } from "./layer-applier.js";
@@ -31,8 +32,6 @@ interface Deps {
   limits: UnpackLimits;
 }
 
-/** The snapshot directory names purser gives (snapshot-handlers.ts: hex). */
-const plainDirName = /^[0-9a-f]{1,64}$/;
 
 /**
  * containerd's `Diff.Apply` on purser's native snapshotter: the mounts must
@@ -74,7 +73,7 @@ function activeDirOf(d: Deps, namespace: string, mounts: readonly Mount[]): stri
     const under = join(sn.root, "snapshots") + sep;
     if (!source.startsWith(under)) continue;
     const dir = source.slice(under.length);
-    if (!plainDirName.test(dir) || sn.dirPath(dir) !== source) throw refuse();
+    if (!isSnapshotDirName(dir) || sn.dirPath(dir) !== source) throw refuse();
     for (const key of views.db<number, [string, string, string, string]>(snapshotDirsDb).getKeys(prefixRange([sn.name, dir]))) {
       const [, , ns, name] = key as [string, string, string, string];
       if (ns !== namespace) continue;

@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runProcess, type ProcessResult } from "./process.js";
 
 /**
  * The real `ctr` of containerd 1.6 (Debian's package): the one on PATH, or
@@ -18,23 +19,10 @@ export function ctrPath(): string {
   }
 }
 
-export interface CtrResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CtrResult = ProcessResult;
 
 export function runCtr(address: string, args: readonly string[], input?: string | Buffer): Promise<CtrResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(ctrPath(), ["--address", address, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, CONTAINERD_ADDRESS: "", CONTAINERD_NAMESPACE: "" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return runProcess(ctrPath(), ["--address", address, ...args], { ...process.env, CONTAINERD_ADDRESS: "", CONTAINERD_NAMESPACE: "" }, input);
 }
 
 /** A long-running ctr (`ctr events`): its output so far, and a stop. */

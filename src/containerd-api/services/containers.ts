@@ -10,8 +10,7 @@ const none: ContainerMessage = { id: "", labels: {}, image: "", runtime: null, s
 export function containersService(calls: PurserCalls): Record<string, UnaryHandler> {
   return {
     async get(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      const { result } = await calls.run<ContainerRecord>(call.metadata, "containers", "get", ns, { id: call.request.id });
+      const { result } = await calls.runInCallNamespace<ContainerRecord>(call.metadata, "containers", "get", { id: call.request.id });
       return { container: containerMessage(result) };
     },
     async list(call) {
@@ -20,19 +19,16 @@ export function containersService(calls: PurserCalls): Record<string, UnaryHandl
       return { containers: containers.map(containerMessage) };
     },
     async create(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      const { result } = await calls.run<ContainerRecord>(call.metadata, "containers", "create", ns, containerPayload(call.request.container ?? none));
+      const { result } = await calls.runInCallNamespace<ContainerRecord>(call.metadata, "containers", "create", containerPayload(call.request.container ?? none));
       return { container: containerMessage(result) };
     },
     async update(call) {
-      const ns = calls.namespaceOf(call.metadata);
       const payload = { ...containerPayload(call.request.container ?? none), fieldPaths: maskPaths(call.request.updateMask) };
-      const { result } = await calls.run<ContainerRecord>(call.metadata, "containers", "update", ns, payload);
+      const { result } = await calls.runInCallNamespace<ContainerRecord>(call.metadata, "containers", "update", payload);
       return { container: containerMessage(result) };
     },
     async delete(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      await calls.run(call.metadata, "containers", "delete", ns, { id: call.request.id });
+      await calls.runInCallNamespace(call.metadata, "containers", "delete", { id: call.request.id });
       return {};
     },
   };

@@ -23,34 +23,28 @@ export function statusMessage(s: IngestStatus) {
 export function contentService(calls: PurserCalls): Record<string, UnaryHandler> {
   return {
     async info(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      const { result } = await calls.run<ContentRecord>(call.metadata, "content", "info", ns, { digest: call.request.digest });
+      const { result } = await calls.runInCallNamespace<ContentRecord>(call.metadata, "content", "info", { digest: call.request.digest });
       return { info: infoMessage(result) };
     },
     async update(call) {
-      const ns = calls.namespaceOf(call.metadata);
       const info = call.request.info ?? { digest: "", labels: {} };
-      const { result } = await calls.run<ContentRecord>(call.metadata, "content", "update", ns, { digest: info.digest, labels: info.labels, fieldPaths: maskPaths(call.request.updateMask) });
+      const { result } = await calls.runInCallNamespace<ContentRecord>(call.metadata, "content", "update", { digest: info.digest, labels: info.labels, fieldPaths: maskPaths(call.request.updateMask) });
       return { info: infoMessage(result) };
     },
     async delete(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      await calls.run(call.metadata, "content", "delete", ns, { digest: call.request.digest });
+      await calls.runInCallNamespace(call.metadata, "content", "delete", { digest: call.request.digest });
       return {};
     },
     async status(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      const { result } = await calls.run<IngestStatus>(call.metadata, "content", "status", ns, { ref: call.request.ref });
+      const { result } = await calls.runInCallNamespace<IngestStatus>(call.metadata, "content", "status", { ref: call.request.ref });
       return { status: statusMessage(result) };
     },
     async listStatuses(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      const { result } = await calls.run<IngestStatus[]>(call.metadata, "content", "statuses", ns, { filters: call.request.filters });
+      const { result } = await calls.runInCallNamespace<IngestStatus[]>(call.metadata, "content", "statuses", { filters: call.request.filters });
       return { statuses: result.map(statusMessage) };
     },
     async abort(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      await calls.run(call.metadata, "content", "abort", ns, { ref: call.request.ref });
+      await calls.runInCallNamespace(call.metadata, "content", "abort", { ref: call.request.ref });
       return {};
     },
   };

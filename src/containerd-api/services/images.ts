@@ -7,8 +7,7 @@ import type { UnaryHandler } from "../unary.js";
 export function imagesService(calls: PurserCalls): Record<string, UnaryHandler> {
   return {
     async get(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      const { result } = await calls.run<ImageRecord>(call.metadata, "images", "get", ns, { name: call.request.name });
+      const { result } = await calls.runInCallNamespace<ImageRecord>(call.metadata, "images", "get", { name: call.request.name });
       return { image: imageMessage(result) };
     },
     async list(call) {
@@ -17,20 +16,17 @@ export function imagesService(calls: PurserCalls): Record<string, UnaryHandler> 
       return { images: images.map(imageMessage) };
     },
     async create(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      const { result } = await calls.run<ImageRecord>(call.metadata, "images", "create", ns, imagePayload(call.request.image ?? { name: "", labels: {}, target: null }));
+      const { result } = await calls.runInCallNamespace<ImageRecord>(call.metadata, "images", "create", imagePayload(call.request.image ?? { name: "", labels: {}, target: null }));
       return { image: imageMessage(result) };
     },
     async update(call) {
-      const ns = calls.namespaceOf(call.metadata);
       const payload = { ...imagePayload(call.request.image ?? { name: "", labels: {}, target: null }), fieldPaths: maskPaths(call.request.updateMask) };
-      const { result } = await calls.run<ImageRecord>(call.metadata, "images", "update", ns, payload);
+      const { result } = await calls.runInCallNamespace<ImageRecord>(call.metadata, "images", "update", payload);
       return { image: imageMessage(result) };
     },
     async delete(call) {
-      const ns = calls.namespaceOf(call.metadata);
-      await calls.run(call.metadata, "images", "delete", ns, { name: call.request.name, sync: call.request.sync });
-      if (call.request.sync) await calls.run(call.metadata, "gc", "collect", ns, {});
+      await calls.runInCallNamespace(call.metadata, "images", "delete", { name: call.request.name, sync: call.request.sync });
+      if (call.request.sync) await calls.run(call.metadata, "gc", "collect", "", {}); // global: every namespace
       return {};
     },
   };

@@ -1,4 +1,4 @@
-import type { ServerWritableStream } from "@grpc/grpc-js";
+import type { Metadata, ServerWritableStream } from "@grpc/grpc-js";
 import type { SnapshotRecord } from "../../events/snapshot-events.js";
 import type { Mount, Usage } from "../../protocol/results.js";
 import { maskPaths, timestamp } from "../messages.js";
@@ -26,7 +26,7 @@ function mountMessage(m: Mount) {
  * argument`, as containerd says of one it lacks).
  */
 export function snapshotsService(calls: PurserCalls): Record<string, UnaryHandler> {
-  const run = <R>(call: { metadata: any }, verb: string, payload: Record<string, unknown>) => calls.run<R>(call.metadata, "snapshots", verb, calls.namespaceOf(call.metadata), payload);
+  const run = <R>(call: { metadata: Metadata }, verb: string, payload: Record<string, unknown>) => calls.runInCallNamespace<R>(call.metadata, "snapshots", verb, payload);
   return {
     async prepare(call) {
       const r = call.request;
