@@ -229,9 +229,11 @@ export class EventStore {
     const body = encodeEventBody(pending.event);
     const headers = eventHeaders(pending.event, namespace, context);
     const deadline = Date.now() + appendRetryMs;
+    let recreated = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        const ack = await this.js.publish(pending.subject, body, { msgID: pending.msgId, expect, headers, timeout: appendAttemptMs });
+        const timeout = attempt === 0 ? appendAttemptMs : appendRetryAttemptMs;
+        const ack = await this.js.publish(pending.subject, body, { msgID: pending.msgId, expect, headers, timeout });
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
         // Wrong last sequence, or wrong last msg id (then the actual sequence is unknown: -1).
@@ -246,8 +248,12 @@ export class EventStore {
         }
         // The log itself has no room: say so in containerd's class, the store's words included.
         if (isJetStreamOutOfSpace(err)) throw resourceExhausted(`the event log of namespace ${JSON.stringify(namespace)} has no room: ${err.message}`);
-        // No responders: the stream vanished (deleted by an operator) since we cached it.
-        if (isJetStreamNotEnabled(err) && attempt === 0) {
+        // No responders: the stream vanished (deleted by an operator) since we
+        // cached it — or its leader is being elected, which answers the same.
+        // Only a stream JetStream says is gone is made again; asking with the
+        // manager (5 s) during an election failed the command after 5 s.
+        if (isJetStreamNotEnabled(err) && !recreated && (await streamInfoSaysGone(this.nc, streamName(namespace)))) {
+          recreated = true;
           this.knownStreams.delete(streamName(namespace));
           await this.ensureStream(namespace);
           continue;
@@ -257,7 +263,7 @@ export class EventStore {
         // msg id makes JetStream answer a duplicate if the first one landed —
         // and lands as soon as a new leader is there.
         if ((isTimeout(err) || isJetStreamNotEnabled(err)) && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, Math.min(250 * (attempt + 1), 1000)));
+          await new Promise((r) => setTimeout(r, 100));
           continue;
         }
         throw err;
@@ -266,8 +272,29 @@ export class EventStore {
   }
 }
 
+/**
+ * Whether JetStream says the stream does not exist, asked with a short
+ * timeout: no answer in time is a leader being elected, not a stream gone.
+ */
+async function streamInfoSaysGone(nc: NatsConnection, stream: string): Promise<boolean> {
+  try {
+    const reply = await nc.request(`$JS.API.STREAM.INFO.${stream}`, undefined, { timeout: appendRetryAttemptMs });
+    const answer = JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { err_code?: number } };
+    return answer.error?.err_code === JetStreamApiCode.StreamNotFound;
+  } catch {
+    return false;
+  }
+}
+
 /** One publish waits this long for its ack… */
 const appendAttemptMs = 2_000;
+/**
+ * …and once one has gone unanswered, each retry this long: a new leader is
+ * asked for within about this of being elected. With 2 s retries and growing
+ * pauses, the attempt under way when JetStream had its leader again ran on,
+ * and commands came back 2–5 s after JetStream did (the cluster fault test).
+ */
+const appendRetryAttemptMs = 500;
 /** …and an append is retried for this long (within a client's 10 s request timeout). */
 const appendRetryMs = 7_000;
 

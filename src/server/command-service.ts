@@ -90,6 +90,8 @@ export class CommandService {
     } catch (e) {
       const error = toPurserError(e);
       if (error.kind === ErrorKind.Unknown) this.log.error("request failed", { subject: msg.subject, err: e });
+      // What the log or NATS did not do in time, with where it happened (the answer says only "timeout").
+      else if (error.kind === ErrorKind.Unavailable) this.log.debug("request unavailable", { subject: msg.subject, err: e });
       msg.respond(new Uint8Array(0), { headers: errorHeaders(error) });
     }
   }
