@@ -79,6 +79,7 @@ export const defaultEventStoreOptions: EventStoreOptions = { replicas: 1, duplic
 export class EventStore {
   readonly js: JetStreamClient;
   private jsmPromise: Promise<JetStreamManager> | undefined;
+  private briefJsmPromise: Promise<JetStreamManager> | undefined;
   private readonly knownStreams = new Set<string>();
   private readonly streamCreatedListeners: Array<(namespace: string) => void> = [];
 
@@ -92,6 +93,25 @@ export class EventStore {
   manager(): Promise<JetStreamManager> {
     this.jsmPromise ??= jetstreamManager(this.nc);
     return this.jsmPromise;
+  }
+
+  /** A manager whose requests give up after {@link appendRetryAttemptMs} (no API check: the meta layer may be electing). */
+  private briefManager(): Promise<JetStreamManager> {
+    this.briefJsmPromise ??= jetstreamManager(this.nc, { timeout: appendRetryAttemptMs, checkAPI: false });
+    return this.briefJsmPromise;
+  }
+
+  /**
+   * Whether JetStream says the stream does not exist, asked briefly: no
+   * answer in time is a leader being elected, not a stream gone.
+   */
+  private async streamGone(name: string): Promise<boolean> {
+    try {
+      await (await this.briefManager()).streams.info(name);
+      return false;
+    } catch (err) {
+      return isJetStreamApiError(err, JetStreamApiCode.StreamNotFound);
+    }
   }
 
   /** Called when this process creates a namespace stream, so projections pick it up at once. */
@@ -252,7 +272,7 @@ export class EventStore {
         // cached it — or its leader is being elected, which answers the same.
         // Only a stream JetStream says is gone is made again; asking with the
         // manager (5 s) during an election failed the command after 5 s.
-        if (isJetStreamNotEnabled(err) && !recreated && (await streamInfoSaysGone(this.nc, streamName(namespace)))) {
+        if (isJetStreamNotEnabled(err) && !recreated && (await this.streamGone(streamName(namespace)))) {
           recreated = true;
           this.knownStreams.delete(streamName(namespace));
           await this.ensureStream(namespace);
@@ -269,20 +289,6 @@ export class EventStore {
         throw err;
       }
     }
-  }
-}
-
-/**
- * Whether JetStream says the stream does not exist, asked with a short
- * timeout: no answer in time is a leader being elected, not a stream gone.
- */
-async function streamInfoSaysGone(nc: NatsConnection, stream: string): Promise<boolean> {
-  try {
-    const reply = await nc.request(`$JS.API.STREAM.INFO.${stream}`, undefined, { timeout: appendRetryAttemptMs });
-    const answer = JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { err_code?: number } };
-    return answer.error?.err_code === JetStreamApiCode.StreamNotFound;
-  } catch {
-    return false;
   }
 }
 
