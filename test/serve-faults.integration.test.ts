@@ -6,7 +6,9 @@ import { describe, test } from "node:test";
 import { PurserClient } from "../src/client/purser-client.js";
 import { findNatsServer } from "../src/server/nats-server.js";
 import { eventually } from "./support/assertions.js";
-import { startServe } from "./support/serve.js";
+import { spawnServe, startServe, type ServeProcess } from "./support/serve.js";
+import { startTestNats, tempDir } from "./support/nats.js";
+import { readEvents } from "../src/client/event-log.js";
 
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
 
@@ -110,5 +112,59 @@ describe("purser serve heals its embedded nats-server", () => {
     assert.ok(s.logs().some((l) => l.msg === "stop did not complete in time: forcing"), JSON.stringify(s.logs().slice(-5)));
     await eventually(() => !alive(s.natsPid), "the frozen nats-server gone");
     await s.stop(); // removes its directory
+  });
+});
+
+/**
+ * A request that reached a purser process which then died (or whose own
+ * connection moved to another cluster node) is answered by no one: the
+ * client used to wait out its whole timeout. Every process announces itself
+ * when it starts (server/service-announcer.ts) and the client sends its
+ * unanswered requests again (client/request-resender.ts).
+ */
+describe("a request a dead purser process took is sent again when a process serves", () => {
+  test("kill -9 of serve (external NATS) while it holds a command, a query and, after it died, a command nobody serves: all answered by the next serve, the command applied once", async (t) => {
+    const nats = await startTestNats();
+    const dir = tempDir("purser-announce-");
+    const args = ["--server", nats.url, "serve", "--data-dir", join(dir.path, "data"), "--gc-manual", "--containerd-address", ""];
+    const env = { NATS_URL: "", PURSER_CONTEXT: join(dir.path, "context.json"), PURSER_STATE_DIR: join(dir.path, "cli-state") };
+    let second: ServeProcess | undefined;
+    const client = await PurserClient.connect(nats.url, "test");
+    try {
+      const first = await spawnServe(args, env);
+      await client.namespaces.create("held");
+      // Frozen, the process keeps its subscriptions: NATS hands it the requests, which die with it.
+      process.kill(first.child.pid!, "SIGSTOP");
+      // Without the announcement these would wait out their 120 s and fail.
+      const timeoutMs = 120_000;
+      const command = client.leases.create("held", { id: "l1" }, { commandId: "held-command", timeoutMs });
+      const query = client.namespaces.get("held", { timeoutMs });
+      command.catch(() => {});
+      query.catch(() => {});
+      await client.nc.flush(); // both are on the server, on their way to the frozen process
+      process.kill(first.child.pid!, "SIGKILL");
+      await first.exited;
+      const killedAt = Date.now();
+      // Now no process serves: NATS answers "no responders", and the client waits for one.
+      const unserved = client.namespaces.create("unserved", {}, { timeoutMs });
+      unserved.catch(() => {});
+      second = await spawnServe(args, env);
+      const [created, got, made] = await Promise.all([command, query, unserved]);
+      t.diagnostic(`kill -9 of serve holding requests: answered ${Date.now() - killedAt} ms after the kill (a new serve started at once)`);
+      assert.equal(created.result.id, "l1");
+      assert.equal(got.result.name, "held");
+      assert.equal(made.result.name, "unserved");
+      // Sent twice or more, the command is in the log once.
+      const leases = await client.leases.list("held", [], { minRv: created.rv });
+      assert.deepEqual(leases.result.map((l) => l.id), ["l1"]);
+      const events: string[] = [];
+      await readEvents(client.nc, { namespaces: ["held"], follow: false }, (e) => events.push(e.event.type));
+      assert.deepEqual(events, ["NamespaceCreated", "LeaseCreated"]);
+    } finally {
+      await client.close();
+      await second?.stop();
+      await nats.stop();
+      dir.remove();
+    }
   });
 });

@@ -83,6 +83,10 @@ export class CliSession {
     const client = await PurserClient.connect(options.connection);
     client.asOf = options.asOf;
     client.minRvIsHint = true;
+    // A service restarting is waited for (client/request-resender.ts); a person at a terminal is told why nothing happens.
+    if (process.stderr.isTTY) {
+      client.onNoService = (subject, waitMs) => process.stderr.write(`purser: no purser service is answering on ${subject} yet; waiting up to ${Math.ceil(waitMs / 1000)}s\n`);
+    }
     return new CliSession(client, options);
   }
 

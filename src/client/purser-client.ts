@@ -19,6 +19,7 @@ import type { Reply } from "../protocol/results.js";
 import { connectNats, defaultInboxPrefix, type ConnectionSettings } from "../protocol/connection.js";
 import { defaultNatsUrl } from "../protocol/defaults.js";
 import { isNoResponders, isPermissionViolation, isTimeout } from "../protocol/transport-errors.js";
+import { RequestResender } from "./request-resender.js";
 
 
 
@@ -52,48 +53,19 @@ export class PurserClient {
   readonly system = new SystemApi(this);
   readonly tenants = new TenantsApi(this);
 
+  /** Commands and queries are sent again when they may have been lost (request-resender.ts). */
+  private readonly resender: RequestResender;
+
   constructor(
     readonly nc: NatsConnection,
     readonly actor: string = defaultActor(),
   ) {
-    this.watchConnection();
+    this.resender = new RequestResender(nc);
   }
 
-  /**
-   * Commands and queries survive a lost connection (nats-server restarted, a
-   * cluster node gone): one sent while disconnected waits for the reconnect,
-   * one in flight when the connection drops is sent again once it is back —
-   * the same bytes, so a command keeps its id and is applied once (the
-   * server's idempotency). Without this, nats.js kept such a request until
-   * its timeout (10 s) even though NATS was back within a second.
-   */
-  private connected = true;
-  private readonly inFlight = new Set<() => void>();
-  private reconnectWaiters: Array<() => void> = [];
-
-  private watchConnection(): void {
-    void (async () => {
-      for await (const s of this.nc.status()) {
-        if (s.type === "disconnect") {
-          this.connected = false;
-          for (const lost of this.inFlight) lost();
-          this.inFlight.clear();
-        } else if (s.type === "reconnect") {
-          this.connected = true;
-          const waiters = this.reconnectWaiters;
-          this.reconnectWaiters = [];
-          for (const w of waiters) w();
-        }
-      }
-    })().catch(() => {});
-  }
-
-  private untilReconnected(deadline: number): Promise<boolean> {
-    if (this.connected) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
-      this.reconnectWaiters.push(() => (clearTimeout(timer), resolve(true)));
-    });
+  /** Told once per request that finds no purser service answering and waits for one (the CLI prints it on a terminal). */
+  set onNoService(notice: ((subject: string, waitMs: number) => void) | undefined) {
+    this.resender.onNoService = notice;
   }
 
   /** Connects to NATS as `target` says: a URL (user info allowed) or full settings with credentials (docs/security.md). */
@@ -112,6 +84,7 @@ export class PurserClient {
   inboxPrefix = defaultInboxPrefix;
 
   async close(): Promise<void> {
+    this.resender.close();
     await this.nc.drain().catch(() => {});
   }
 
@@ -182,7 +155,7 @@ export class PurserClient {
   async requestMsg(subject: string, data: Uint8Array, h: MsgHdrs = natsHeaders(), timeoutMs = 10_000, resendOnLoss = false): Promise<Msg> {
     let msg;
     try {
-      msg = resendOnLoss ? await this.resending(subject, data, h, timeoutMs) : await this.nc.request(subject, data, { headers: h, timeout: timeoutMs });
+      msg = resendOnLoss ? await this.resender.request(subject, data, h, timeoutMs) : await this.nc.request(subject, data, { headers: h, timeout: timeoutMs });
     } catch (err) {
       if (isNoResponders(err)) throw unavailable(`no purser service is answering on ${subject}`);
       if (isTimeout(err)) throw unavailable(`request ${subject} timed out after ${timeoutMs}ms`);
@@ -196,26 +169,6 @@ export class PurserClient {
 
   private request<R>(subject: string, payload: object, h: MsgHdrs, timeoutMs = 10_000): Promise<Reply<R>> {
     return this.requestRaw<R>(subject, encodeWireMsgpack(payload), h, timeoutMs, true);
-  }
-
-  /** A request that waits out a lost connection and is sent again when it is back, within `timeoutMs` in all. */
-  private async resending(subject: string, data: Uint8Array, h: MsgHdrs, timeoutMs: number): Promise<Msg> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (!(await this.untilReconnected(deadline))) throw unavailable(`request ${subject} timed out after ${timeoutMs}ms: no connection to NATS`);
-      let lost!: () => void;
-      const dropped = new Promise<"lost">((resolve) => (lost = () => resolve("lost")));
-      this.inFlight.add(lost);
-      try {
-        const sent = this.nc.request(subject, data, { headers: h, timeout: Math.max(1, deadline - Date.now()) });
-        sent.catch(() => {}); // abandoned when the connection drops first
-        const first = await Promise.race([sent, dropped]);
-        if (first !== "lost") return first;
-      } finally {
-        this.inFlight.delete(lost);
-      }
-      if (Date.now() >= deadline) throw unavailable(`request ${subject} timed out after ${timeoutMs}ms: the connection to NATS was lost`);
-    }
   }
 }
 

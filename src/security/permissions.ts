@@ -3,6 +3,7 @@ import { hostSubjectRoot } from "../events/host-stream.js";
 import { encodeToken } from "../events/token-encoding.js";
 import { gcLockBucket } from "../gc/gc-lock.js";
 import { commandSubjectRoot, globalToken } from "../protocol/subjects.js";
+import { serviceUpSubject } from "../protocol/service.js";
 import { invalidArgument } from "../errors/errdefs.js";
 
 /**
@@ -68,6 +69,8 @@ export function servicePermissions(): Permissions {
         "$JS.ACK.>",
         "$JS.FC.>",
         `$KV.${gcLockBucket}.>`,
+        // Clients send again what a restarted or reconnected process may have lost (server/service-announcer.ts).
+        serviceUpSubject,
         // Replies: the service answers only under an inbox prefix (server/reply-guard.ts).
         "_INBOX.>",
       ],
@@ -99,6 +102,6 @@ export function tenantPermissions(tenant: string, namespaces: readonly string[])
   }
   return {
     publish: { allow: publish, deny: [...destructiveApi, "purser.ev.>", `${hostSubjectRoot}.>`, `${commandSubjectRoot}.${globalToken}.>`, "$SRV.>"] },
-    subscribe: { allow: [`${tenantInboxPrefix(tenant)}.>`] },
+    subscribe: { allow: [`${tenantInboxPrefix(tenant)}.>`, serviceUpSubject] },
   };
 }

@@ -24,6 +24,7 @@ import { Tokens } from "../tokens.js";
 import { noTenantAuthority, TenantService, type TenantAuthority } from "../security/tenant-service.js";
 import { connectNats, defaultInboxPrefix, type ConnectionSettings } from "../protocol/connection.js";
 import { defaultUnpackLimits, ImageUnpacker, type UnpackLimits } from "../unpack/unpacker.js";
+import { ServiceAnnouncer } from "./service-announcer.js";
 import { CommandService } from "./command-service.js";
 import { ContainerdApiServer } from "../containerd-api/gateway.js";
 import { commands, queries, resourceProjections } from "./resources.js";
@@ -81,6 +82,8 @@ export class PurserServer {
     private readonly asOfViews: AsOfViews,
     /** containerd's API on a unix socket, when configured. */
     readonly containerdApi: ContainerdApiServer | undefined,
+    /** Tells clients this process serves, at start and after each reconnect. */
+    private readonly announcer: ServiceAnnouncer,
   ) {}
 
   static async start(config: PurserConfig): Promise<PurserServer> {
@@ -138,6 +141,7 @@ export class PurserServer {
       c.resolve(Tokens.ViewRebuilder),
       c.resolve(Tokens.AsOfViews),
       config.containerdAddress ? new ContainerdApiServer(c.resolve<CommandService>(Tokens.CommandService), c.resolve<ImageUnpacker>(Tokens.ImageUnpacker), c.resolve<ProjectionRuntime>(Tokens.ProjectionRuntime), config.dataDir, config.log) : undefined,
+      new ServiceAnnouncer(nc, config.log),
     );
     const definitions = c.resolve<DefinitionEndpoints>(Tokens.DefinitionEndpoints);
     await server.snapshots.start();
@@ -159,6 +163,7 @@ export class PurserServer {
     // Every endpoint's subscription is on the server before start() returns:
     // a client connected elsewhere may send at once (tests restart and ask).
     await nc.flush();
+    server.announcer.start();
     if (server.containerdApi) {
       try {
         await server.containerdApi.listen(config.containerdAddress!);
@@ -183,6 +188,7 @@ export class PurserServer {
   }
 
   private async stopOnce(): Promise<void> {
+    this.announcer.stop();
     await this.containerdApi?.close();
     await this.service.stop();
     await this.gc.stop();
