@@ -7,7 +7,7 @@
  * read-your-write query succeed again is printed (a measurement, not a bound).
  */
 import assert from "node:assert/strict";
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test, type TestContext } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -15,64 +15,32 @@ import { PurserClient } from "../src/client/purser-client.js";
 import { streamName } from "../src/events/subjects.js";
 import { JsonLogger, silentLogger } from "../src/observability/logger.js";
 import { connectNats } from "../src/protocol/connection.js";
-import { freePort, startNatsServer, type RunningNatsServer } from "../src/server/nats-server.js";
 import { PurserServer } from "../src/server/purser-server.js";
 import { eventually } from "./support/assertions.js";
-import { tempDir } from "./support/nats.js";
-
-interface Node {
-  name: string;
-  port: number;
-  conf: string;
-  store: string;
-  server?: RunningNatsServer;
-}
+import { startTestCluster, type ClusterNode, type TestCluster } from "./support/cluster.js";
 
 describe("a 3-node cluster loses a node", () => {
-  const dir = tempDir("purser-cluster-faults-");
-  const nodes: Node[] = [];
+  let cluster: TestCluster;
   let purser: PurserServer;
   let client: PurserClient;
   const ns = "survivor";
   const acked = new Set<string>();
   let lastRv = 0;
 
-  const start = async (n: Node) => {
-    n.server = await startNatsServer({ storeDir: n.store, storeDirInConfig: true, port: n.port, configFile: n.conf, dieWithParent: true });
-  };
-  const url = (n: Node) => `nats://127.0.0.1:${n.port}`;
-
   before(async () => {
-    const ports = await Promise.all([0, 1, 2].map(() => freePort()));
-    const routes = await Promise.all([0, 1, 2].map(() => freePort()));
-    for (const i of [0, 1, 2]) {
-      const nodeDir = join(dir.path, `n${i}`);
-      mkdirSync(nodeDir);
-      const n: Node = { name: `n${i}`, port: ports[i]!, conf: join(nodeDir, "nats.conf"), store: join(nodeDir, "store") };
-      writeFileSync(
-        n.conf,
-        `server_name: n${i}\nmax_payload: 1MB\njetstream { store_dir: ${JSON.stringify(n.store)} }\n` +
-          `cluster { name: faults, listen: "127.0.0.1:${routes[i]}", routes: ${JSON.stringify(routes.map((r) => `nats://127.0.0.1:${r}`))} }\n`,
-      );
-      nodes.push(n);
-    }
-    await Promise.all(nodes.map(start));
-    const nc = await connectNats({ servers: nodes.map(url).join(",") }, {});
-    await eventually(() => jetstreamManager(nc).then((j) => j.getAccountInfo()).then(() => true, () => false), "the cluster's JetStream to answer", 60_000);
-    await nc.close();
+    cluster = await startTestCluster("faults", { maxPayload: "1MB" });
     // The service and the client each know every node (as a deployment would).
     // PURSER_TEST_LOG=FILE: the service's log lines go there (what it did about the faults;
     // PURSER_TEST_LOG_LEVEL=debug for every failed request's cause).
     const log = process.env.PURSER_TEST_LOG ? new JsonLogger(process.env.PURSER_TEST_LOG_LEVEL === "debug" ? "debug" : "info", {}, (l) => appendFileSync(process.env.PURSER_TEST_LOG!, l + "\n")) : silentLogger;
-    purser = await PurserServer.start({ natsUrl: nodes.map(url).join(","), dataDir: join(dir.path, "data"), log, gc: { automatic: false }, eventStore: { replicas: 3 } });
-    client = await PurserClient.connect(nodes.map(url).join(","), "faults");
+    purser = await PurserServer.start({ natsUrl: cluster.urls, dataDir: join(cluster.dir, "data"), log, gc: { automatic: false }, eventStore: { replicas: 3 } });
+    client = await PurserClient.connect(cluster.urls, "faults");
     await write("first");
   });
   after(async () => {
     await client?.close();
     await purser?.stop();
-    await Promise.all(nodes.map((n) => n.server?.stop()));
-    dir.remove();
+    await cluster?.stop();
   });
 
   async function write(id: string): Promise<number> {
@@ -108,7 +76,7 @@ describe("a 3-node cluster loses a node", () => {
   }
 
   async function leaderOf(): Promise<string> {
-    const nc = await connectNats({ servers: nodes.map(url).join(",") }, {});
+    const nc = await connectNats({ servers: cluster.urls }, {});
     try {
       const info = await (await jetstreamManager(nc)).streams.info(streamName(ns));
       return info.cluster?.leader ?? "";
@@ -118,7 +86,7 @@ describe("a 3-node cluster loses a node", () => {
   }
 
   async function consumerNode(): Promise<string> {
-    const nc = await connectNats({ servers: nodes.map(url).join(",") }, {});
+    const nc = await connectNats({ servers: cluster.urls }, {});
     try {
       const jsm = await jetstreamManager(nc);
       for await (const c of jsm.consumers.list(streamName(ns))) return c.cluster?.leader ?? "";
@@ -134,7 +102,7 @@ describe("a 3-node cluster loses a node", () => {
    * this is its own stall; this much is JetStream's election (docs/decisions.md).
    */
   async function jetStreamBack(since: number, gone: string): Promise<number> {
-    const nc = await connectNats({ servers: nodes.filter((n) => n.name !== gone).map(url).join(",") }, {});
+    const nc = await connectNats({ servers: cluster.nodes.filter((n) => n.name !== gone).map((n) => n.url).join(",") }, {});
     try {
       // No API check: JetStream's meta layer may be electing too (that check would time out).
       const jsm = await jetstreamManager(nc, { timeout: 1000, checkAPI: false });
@@ -153,17 +121,16 @@ describe("a 3-node cluster loses a node", () => {
     }
   }
 
-  async function killAndReturn(t: TestContext, victim: Node, what: string): Promise<void> {
+  async function killAndReturn(t: TestContext, victim: ClusterNode, what: string): Promise<void> {
     const killedAt = Date.now();
-    process.kill(victim.server!.pid, "SIGKILL");
-    await eventually(async () => (await victim.server!.stop().then(() => true)), "the node gone");
+    await cluster.kill(victim);
     const streamBack = jetStreamBack(killedAt, victim.name);
     streamBack.catch(() => {}); // awaited below, after the service is back
     const down = await serviceBack(killedAt, `${what}-down`);
     const js = await streamBack;
     const whileDown = [...seen].map(([m, n]) => `${n}× ${m}`).join("; ");
     const restartedAt = Date.now();
-    await start(victim);
+    await cluster.start(victim);
     const up = await serviceBack(restartedAt, `${what}-up`);
     t.diagnostic(
       `${what} (${victim.name}): service back ${down} ms after the kill (JetStream's stream after ${js} ms: purser ${Math.max(0, down - js)} ms beyond it), ` +
@@ -173,12 +140,12 @@ describe("a 3-node cluster loses a node", () => {
 
   test("kill -9 of the stream leader's node, then of the node the views' consumer is on: nothing acknowledged lost, views equal a replay", async (t) => {
     const leader = await leaderOf();
-    const leaderNode = nodes.find((n) => n.name === leader);
+    const leaderNode = cluster.node(leader);
     assert.ok(leaderNode, `a stream leader (${leader})`);
     await killAndReturn(t, leaderNode, "stream leader");
 
     const holder = await consumerNode();
-    const holderNode = nodes.find((n) => n.name === holder) ?? nodes.find((n) => n.name !== leader)!;
+    const holderNode = cluster.node(holder) ?? cluster.nodes.find((n) => n.name !== leader)!;
     await killAndReturn(t, holderNode, "views' consumer");
 
     // Every acknowledged write is in the views, exactly once.

@@ -15,6 +15,7 @@ import { fixturePath } from "./support/image-archives.js";
 import { runCtr } from "./support/ctr.js";
 import { startTestPurser, type TestPurser } from "./support/purser.js";
 import { tempDir } from "./support/nats.js";
+import { eventually } from "./support/assertions.js";
 
 type Unary = (req: unknown, md: Metadata, cb: (err: ServiceError | null, res: any) => void) => void;
 
@@ -173,5 +174,47 @@ describe("hostile calls to the containerd API", () => {
     await refused(call(events, "publish", { topic: "/ok" }, md()), status.FAILED_PRECONDITION, "failed publishing event: namespace is required: failed precondition");
     await refused(call(events, "forward", { envelope: { namespace: "h", topic: "/ok" } }), status.INVALID_ARGUMENT, "timestamp must be set on forwarded event: invalid argument");
     await call(events, "publish", { topic: "/tasks/exit", event: { type_url: "containerd.events.TaskExit", value: Buffer.alloc(0) } });
+  });
+
+  test("Events.Subscribe: a subscriber that stops reading is ended with ResourceExhausted past 16 MiB unread; one that reads gets every event", async () => {
+    const events = "containerd.services.events.v1.Events";
+    type Stream = NodeJS.ReadableStream & { cancel(): void; on(e: "data", f: (m: { topic: string }) => void): Stream; on(e: "error", f: (e: ServiceError) => void): Stream };
+    // Each on its own connection: HTTP/2's connection window is shared, so a stream
+    // left unread also stops its connection's other streams (the client's own doing).
+    const Ctor = makeGenericClientConstructor(api.service(events), events);
+    const own = [new Ctor(`unix:${socket}`, credentials.createInsecure()), new Ctor(`unix:${socket}`, credentials.createInsecure())];
+    const subscribe = (c: Client) => (c as unknown as { subscribe(req: unknown, m: Metadata): Stream }).subscribe({ filters: ["topic~=^/flood/"] }, md());
+    const got = { reader: 0, stuck: 0 };
+    let stuckError: ServiceError | undefined;
+    const reader = subscribe(own[0]!).on("data", () => got.reader++);
+    const stuck = subscribe(own[1]!)
+      .on("data", () => got.stuck++)
+      .on("error", (e) => (stuckError = e));
+    let readerError: ServiceError | undefined;
+    reader.on("error", (e) => (readerError = e));
+    // Both are subscribed once both hear this.
+    await eventually(async () => {
+      await call(events, "publish", { topic: "/flood/warm", event: { type_url: "x", value: Buffer.alloc(0) } });
+      return got.reader > 0 && got.stuck > 0;
+    }, "both subscriptions live");
+    stuck.pause();
+    const heard = { reader: got.reader, stuck: got.stuck };
+    const mib = Buffer.alloc(1024 * 1024, 7);
+    // Paced by the reader: it is never behind, the stuck one falls ever further.
+    for (let i = 1; i <= 64; i++) {
+      await call(events, "publish", { topic: "/flood/big", event: { type_url: "x", value: mib } });
+      await eventually(() => got.reader === heard.reader + i || readerError !== undefined, `the reading subscriber gets event ${i}`);
+    }
+    assert.equal(readerError, undefined);
+    stuck.resume();
+    await eventually(() => stuckError !== undefined, "the stuck subscription ended");
+    assert.equal(stuckError!.code, status.RESOURCE_EXHAUSTED, stuckError!.details);
+    assert.equal(stuckError!.details, "events subscriber left more than 16777216 bytes of events unread: subscription ended: resource exhausted");
+    assert.ok(got.stuck - heard.stuck < 64, `it got only what was buffered before its bound (${got.stuck - heard.stuck})`);
+    // The reader goes on.
+    await call(events, "publish", { topic: "/flood/after", event: { type_url: "x", value: Buffer.alloc(0) } });
+    await eventually(() => got.reader === heard.reader + 65, "the reader hears what follows");
+    reader.cancel();
+    for (const c of own) c.close();
   });
 });

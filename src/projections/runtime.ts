@@ -75,9 +75,11 @@ interface StreamFeed {
  * restarted from its checkpoint. On a cluster whose node holding the stream
  * leader died, nats.js's consumer waited without end (the client stayed
  * connected to another node, so no reconnect told it): the views stopped
- * while commands went on (issue 12).
+ * while commands went on (issue 12). A feed awaited has its next event in
+ * the log already (a command's append was acknowledged), so half a second
+ * without it is a fault, not load: a backlog still makes progress.
  */
-const stallRestartMs = 1000;
+const stallRestartMs = 500;
 
 /** Consumer creations in flight at once, for every runtime of the process (the live one and a rebuild's). */
 const consumerCreations = new Limiter(16);
@@ -336,9 +338,11 @@ export class ProjectionRuntime {
         this.log.warn("views' consumer made no progress while awaited: restarting it from the checkpoint", { stream: feed.stream, applied: feed.applied });
         feed.messages.stop();
       }
-      // Still nothing after a restart: a new consumer may be impossible for a while
-      // (a cluster electing its meta leader); the log can still be read directly.
-      if (stalled >= 2) void this.readDirect(feed).catch((err) => this.log.debug("direct read of the log failed", { stream: feed.stream, err }));
+      // Meanwhile the log is read directly from any replica: a new consumer may be
+      // impossible for a while (a cluster electing its meta leader, 2–20 s measured),
+      // and the consumer's node may be gone without anyone telling (its heartbeats
+      // are missed only after two of their periods).
+      if (stalled > 0) void this.readDirect(feed).catch((err) => this.log.debug("direct read of the log failed", { stream: feed.stream, err }));
       seen = feed.applied;
     }, stallRestartMs);
     feed.stallTimer.unref();

@@ -1,7 +1,8 @@
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { StoredEvent } from "../../events/envelope.js";
 import type { DomainEvent } from "../../events/catalog.js";
-import { invalidArgument, type PurserError } from "../../errors/errdefs.js";
+import { invalidArgument, resourceExhausted, type PurserError } from "../../errors/errdefs.js";
+import { toGrpcError } from "../grpc-errors.js";
 import { identifierError, quote } from "../../validation/identifiers.js";
 import { adaptEnvelope, parseFilters, type Filter } from "../../filters/index.js";
 import type { ContainerdApiDefinitions } from "../protos.js";
@@ -14,6 +15,9 @@ import type { Logger } from "../../observability/logger.js";
 export interface EventFeed {
   onBatch(listener: (events: readonly StoredEvent[]) => void): () => void;
 }
+
+/** Bytes of events one subscriber may leave unread before its subscription ends: memory per subscriber has a bound. */
+export const maxUnreadEventBytes = 16 * 1024 * 1024;
 
 interface Envelope {
   timestamp: ReturnType<typeof timestamp>;
@@ -88,6 +92,7 @@ export class EventsService {
     private readonly calls: PurserCalls,
     feed: EventFeed,
     private readonly log: Logger,
+    private readonly maxUnreadBytes = maxUnreadEventBytes,
   ) {
     this.stopFeed = feed.onBatch((events) => {
       if (this.subscribers.size === 0) return;
@@ -130,7 +135,12 @@ export class EventsService {
     this.streams.clear();
   }
 
-  /** `Subscribe`: runs until the client goes. */
+  /**
+   * `Subscribe`: runs until the client goes. What the client does not read
+   * waits here, up to {@link maxUnreadEventBytes}; past that the subscription
+   * ends with ResourceExhausted (containerd's queue has no bound: one stuck
+   * subscriber grew its memory without end).
+   */
   subscribe(call: ServerWritableStream<any, any>): void {
     let filter: Filter;
     try {
@@ -139,15 +149,40 @@ export class EventsService {
       call.emit("error", grpcFailure(err, this.log, "Events/Subscribe"));
       return;
     }
+    const unread: Envelope[] = [];
+    let unreadBytes = 0;
+    let blocked = false; // gRPC's own buffer is full: wait for its drain
+    const drain = () => {
+      blocked = false;
+      while (unread.length > 0 && !blocked) {
+        const next = unread.shift()!;
+        unreadBytes -= envelopeBytes(next);
+        blocked = !call.write(next);
+      }
+    };
     const send = (envelope: Envelope, fields: Record<string, unknown>) => {
       if (!filter.match(adaptEnvelope({ namespace: envelope.namespace, topic: envelope.topic, event: fields }))) return;
-      call.write(envelope);
+      if (!blocked) {
+        blocked = !call.write(envelope);
+        return;
+      }
+      unread.push(envelope);
+      unreadBytes += envelopeBytes(envelope);
+      if (unreadBytes <= this.maxUnreadBytes) return;
+      stop();
+      unread.length = 0;
+      const error = resourceExhausted(`events subscriber left more than ${this.maxUnreadBytes} bytes of events unread: subscription ended`);
+      this.log.warn("events subscription ended: its client does not read", { peer: call.getPeer(), unreadBytes });
+      // Sent after what gRPC holds already, once the client reads again.
+      call.emit("error", toGrpcError(error));
     };
     this.subscribers.add(send);
     this.streams.add(call);
+    call.on("drain", drain);
     const stop = () => {
       this.subscribers.delete(send);
       this.streams.delete(call);
+      call.off("drain", drain);
     };
     call.once("cancelled", stop);
     call.once("close", stop);
@@ -165,6 +200,11 @@ export class EventsService {
   private broadcast(envelope: Envelope, fields: Record<string, unknown>): void {
     for (const send of [...this.subscribers]) send(envelope, fields);
   }
+}
+
+/** About what an envelope holds in memory: its event's bytes and its strings. */
+function envelopeBytes(e: Envelope): number {
+  return (e.event?.value?.length ?? 0) + (e.event?.type_url?.length ?? 0) + e.topic.length + e.namespace.length + 64;
 }
 
 /** containerd `exchange.validateTopic`: an absolute path of at least one component, each an identifier. */
