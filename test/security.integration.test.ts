@@ -9,7 +9,8 @@ import { connect } from "@nats-io/transport-node";
 import { readContext } from "../src/cli/nats-context.js";
 import { readEvents } from "../src/client/event-log.js";
 import { PurserClient } from "../src/client/purser-client.js";
-import { encodeWireMsgpack } from "../src/events/msgpack.js";
+import { decodeMsgpack, encodeWireMsgpack } from "../src/events/msgpack.js";
+import { serviceUpSubject, type ServiceUp } from "../src/protocol/service.js";
 import { streamName } from "../src/events/subjects.js";
 import { connectNats, type ConnectionSettings } from "../src/protocol/connection.js";
 import { RequestHeader } from "../src/protocol/request-headers.js";
@@ -257,6 +258,27 @@ describe("trust on NATS: identities, least privilege and confined tenants", () =
     }
     // tb's replies flow meanwhile, on its own prefix.
     assert.equal((await tb.images.list("tenant-b")).result.length, 0);
+  });
+
+  test("a tenant hears a service announce itself (it sends lost requests again then) but cannot announce one", async () => {
+    const heard: string[] = [];
+    const sub = tb.nc.subscribe(serviceUpSubject, {
+      callback: (err, m) => {
+        if (!err) heard.push((decodeMsgpack(m.data) as ServiceUp).reason);
+      },
+    });
+    await tb.nc.flush();
+    await assert.rejects(ta.nc.request(serviceUpSubject, encodeWireMsgpack({ instance: "forged", reason: "start" }), { timeout: 2000 }), /Permissions Violation for Publish to "purser.v1._global.service.up"/);
+    const service = await connectNats({ servers: s.url, nkeyFile: s.serviceSeed, inboxPrefix: serviceInboxPrefix }, {});
+    try {
+      service.publish(serviceUpSubject, encodeWireMsgpack({ instance: "test", reason: "reconnect" } satisfies ServiceUp));
+      await service.flush();
+      await eventually(() => heard.length > 0, "the tenant to hear the announcement");
+      assert.deepEqual(heard, ["reconnect"]);
+    } finally {
+      sub.unsubscribe();
+      await service.close();
+    }
   });
 
   test("tenants rm: the key is refused from then on", async () => {
