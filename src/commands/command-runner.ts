@@ -192,7 +192,7 @@ export class CommandRunner {
     // may not exist yet), or an exclusive decision guarded per object: append
     // and await the acks here (in turn, for a lane).
     try {
-      const { seqs, msgIds, duplicate } = await this.appendAll(namespace, decision.appends, meta);
+      const { seqs, msgIds, duplicate } = await this.appendAll(namespace, decision.appends, meta, ctx.appliedRv);
       if (lane) {
         lane.warm = true;
         if (!duplicate && chained) lane.record(decision.appends.map((a, i) => ({ seq: seqs[i]!, event: a.event, msgId: msgIds[i]! })));
@@ -236,7 +236,7 @@ export class CommandRunner {
       const msgId = i === appends.length - 1 ? meta.commandId : `${meta.commandId}:${event.type}:${subject}`;
       const expect: Expectation = { lastSequence: seq, ...(lastMsgId ? { lastMsgId } : {}) };
       const context: EventContext = { eventId: randomUUID(), correlationId: meta.correlationId, causationId: meta.commandId, actor: meta.actor };
-      acks.push(this.store.append(namespace, { event, subject, expect, msgId }, context));
+      acks.push(this.store.append(namespace, { event, subject, expect, msgId, logRv: ctx.appliedRv }, context));
       seq += 1;
       lastMsgId = msgId;
       entries.push({ seq, event, msgId });
@@ -279,6 +279,7 @@ export class CommandRunner {
     namespace: string,
     appends: readonly Append[],
     meta: CommandMeta,
+    logRv: number,
   ): Promise<{ seqs: number[]; msgIds: string[]; duplicate: boolean }> {
     const seqs: number[] = [];
     const msgIds: string[] = [];
@@ -303,7 +304,7 @@ export class CommandRunner {
         actor: meta.actor,
       };
       const msgId = primary ? meta.commandId : `${meta.commandId}:${event.type}:${subject}`;
-      const result = await this.store.append(namespace, { event, subject, expect, msgId }, context);
+      const result = await this.store.append(namespace, { event, subject, expect, msgId, logRv }, context);
       msgIds.push(msgId);
       previous = result.seq;
       appendedTo.set(subject, result.seq);

@@ -36,6 +36,12 @@ export interface PendingEvent {
   expect: Expectation;
   /** `Nats-Msg-Id`: a retried command appends once within the duplicate window. */
   msgId: string;
+  /**
+   * How far the writer's views had read this namespace's log (its rv when
+   * deciding). A stream found gone while this is above 0 was deleted outside
+   * purser: it is not made again, empty, under views that still hold it.
+   */
+  logRv?: number;
 }
 
 export interface AppendResult {
@@ -137,11 +143,16 @@ export class EventStore {
   /** Namespaces with a stream, as last counted (ensureStream's bound). */
   private streamCount?: { n: number; at: number };
 
-  /** Creates the namespace's stream if it does not exist (idempotent across processes). */
-  async ensureStream(namespace: string): Promise<void> {
+  /**
+   * Creates the namespace's stream if it does not exist (idempotent across
+   * processes) — unless the caller's views have read it up to `logRv` > 0:
+   * then it existed and was deleted outside purser ({@link logDeleted}).
+   */
+  async ensureStream(namespace: string, logRv = 0): Promise<void> {
     const name = streamName(namespace);
     if (this.knownStreams.has(name)) return;
     if (!(await this.hasStream(namespace))) {
+      if (logRv > 0) throw logDeleted(namespace, logRv);
       // The count is listed at most once a second (and again at the bound), so creating many namespaces stays linear.
       const now = Date.now();
       if (!this.streamCount || now - this.streamCount.at > 1000 || this.streamCount.n >= this.options.maxNamespaces) {
@@ -236,7 +247,7 @@ export class EventStore {
   async append(namespace: string, pending: PendingEvent, context: EventContext): Promise<AppendResult> {
     // Once the stream is known, the publish leaves synchronously within this
     // call: appends issued one after another reach the server in that order.
-    if (!this.knownStreams.has(streamName(namespace))) await this.ensureStream(namespace);
+    if (!this.knownStreams.has(streamName(namespace))) await this.ensureStream(namespace, pending.logRv);
     const expect =
       "lastSubjectSequence" in pending.expect
         ? { lastSubjectSequence: pending.expect.lastSubjectSequence }
@@ -270,12 +281,13 @@ export class EventStore {
         if (isJetStreamOutOfSpace(err)) throw resourceExhausted(`the event log of namespace ${JSON.stringify(namespace)} has no room: ${err.message}`);
         // No responders: the stream vanished (deleted by an operator) since we
         // cached it — or its leader is being elected, which answers the same.
-        // Only a stream JetStream says is gone is made again; asking with the
+        // Only a stream JetStream says is gone is made again (and only for a
+        // writer whose views never read it: ensureStream); asking with the
         // manager (5 s) during an election failed the command after 5 s.
         if (isJetStreamNotEnabled(err) && !recreated && (await this.streamGone(streamName(namespace)))) {
           recreated = true;
           this.knownStreams.delete(streamName(namespace));
-          await this.ensureStream(namespace);
+          await this.ensureStream(namespace, pending.logRv);
           continue;
         }
         // No ack in time, or no leader to answer: the stream's leader is being
@@ -290,6 +302,19 @@ export class EventStore {
       }
     }
   }
+}
+
+/**
+ * A namespace's stream deleted outside purser (an operator with JetStream
+ * rights) while the views still hold its state: a new, empty stream under
+ * them would start at rv 1 and the views, past it, would never apply what
+ * lands there. The operator chooses: restore the stream, or rebuild the views
+ * from the log as it is (the namespace is then gone, and can be made again).
+ */
+function logDeleted(namespace: string, rv: number) {
+  return failedPrecondition(
+    `the log of namespace ${JSON.stringify(namespace)} is gone (its stream was deleted outside purser) while the views hold it up to rv ${rv}: restore the stream, or run \`purser rebuild\` to make the views match the log`,
+  );
 }
 
 /** One publish waits this long for its ack… */

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import type { BlobStore } from "../content/blob-store.js";
-import { unavailable } from "../errors/errdefs.js";
+import { ErrorKind, PurserError, unavailable } from "../errors/errdefs.js";
 import type { DomainEvent } from "../events/catalog.js";
 import type { EventContext } from "../events/envelope.js";
 import { encodeEventBody, eventHeaders } from "../events/envelope.js";
@@ -310,8 +310,17 @@ export class GarbageCollector {
       if (!lock.held) throw unavailable("gc sweep lock lost");
       const chains = await Promise.all(
         [...byNs].map(async ([ns, list]) => {
-          const result = await this.appendChain(ns, plan.rvs.get(ns) ?? 0, list.map(eventOf), runId, attempt);
-          return { ns, list, ...result };
+          const rv = plan.rvs.get(ns) ?? 0;
+          try {
+            const result = await this.appendChain(ns, rv, list.map(eventOf), runId, attempt);
+            return { ns, list, ...result };
+          } catch (err) {
+            // One namespace whose log cannot take an append (its stream deleted
+            // outside purser: docs/decisions.md) does not stop the host's collection.
+            if (!(err instanceof PurserError && err.kind === ErrorKind.FailedPrecondition)) throw err;
+            this.log.warn("gc: not sweeping a namespace whose log refuses appends", { runId, namespace: ns, removals: list.length, err });
+            return { ns, list, appended: 0, lastSeq: rv, conflict: false };
+          }
         }),
       );
       pauseMs += performance.now() - t0;
@@ -352,7 +361,7 @@ export class GarbageCollector {
     runId: string,
     attempt: number,
   ): Promise<{ appended: number; lastSeq: number; conflict: boolean }> {
-    await this.store.ensureStream(namespace);
+    await this.store.ensureStream(namespace, rv);
     let appended = 0;
     let lastSeq = rv;
     let lastMsgId: string | undefined;
@@ -363,7 +372,7 @@ export class GarbageCollector {
         const msgId = `gc:${runId}:${attempt}:${i}:${namespace}`;
         const expect = { lastSequence: rv + i, ...(lastMsgId !== undefined ? { lastMsgId } : {}) };
         const context: EventContext = { eventId: randomUUID(), correlationId: runId, causationId: runId, actor: gcActor };
-        sends.push(this.store.append(namespace, { event, subject: subjectOfEvent(namespace, event), expect, msgId }, context));
+        sends.push(this.store.append(namespace, { event, subject: subjectOfEvent(namespace, event), expect, msgId, logRv: rv }, context));
         lastMsgId = msgId;
       }
       const results = await Promise.allSettled(sends);
