@@ -76,21 +76,27 @@ describe("a 3-node cluster loses a node", () => {
   }
 
   /**
-   * The test's own question to JetStream, asked until answered: just after a
-   * node's return the meta layer may still time a request out (the test
-   * failed on its probe, not on purser, 2 of 3 runs once recovery got quick).
+   * The test's own question to JetStream, asked until answered (every 50 ms):
+   * just after a node's return the meta layer may still time a request out
+   * (the test failed on its probe, not on purser, 2 of 3 runs once recovery
+   * got quick). No API check: the meta layer may be electing too.
    */
-  async function askJetStream<T>(what: string, ask: (jsm: JetStreamManager) => Promise<T>): Promise<T> {
-    const nc = await connectNats({ servers: cluster.urls }, {});
+  async function askJetStream<T>(
+    what: string,
+    ask: (jsm: JetStreamManager) => Promise<T>,
+    options: { servers?: string; requestMs?: number; withinMs?: number } = {},
+  ): Promise<T> {
+    const nc = await connectNats({ servers: options.servers ?? cluster.urls }, {});
     try {
-      const jsm = await jetstreamManager(nc, { timeout: 2000, checkAPI: false });
+      const jsm = await jetstreamManager(nc, { timeout: options.requestMs ?? 2000, checkAPI: false });
       const since = Date.now();
+      const withinMs = options.withinMs ?? 60_000;
       for (;;) {
         try {
           return await ask(jsm);
         } catch (err) {
-          if (Date.now() - since > 60_000) assert.fail(`JetStream did not say ${what} in 60 s: ${(err as Error).message}`);
-          await new Promise((r) => setTimeout(r, 100));
+          if (Date.now() - since > withinMs) assert.fail(`JetStream did not say ${what} in ${withinMs / 1000} s: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, 50));
         }
       }
     } finally {
@@ -111,25 +117,16 @@ describe("a 3-node cluster loses a node", () => {
    * leader that is another node answers for it. What purser takes beyond
    * this is its own stall; this much is JetStream's election (docs/decisions.md).
    */
-  async function jetStreamBack(since: number, gone: string): Promise<number> {
-    const nc = await connectNats({ servers: cluster.nodes.filter((n) => n.name !== gone).map((n) => n.url).join(",") }, {});
-    try {
-      // No API check: JetStream's meta layer may be electing too (that check would time out).
-      const jsm = await jetstreamManager(nc, { timeout: 1000, checkAPI: false });
-      for (;;) {
-        try {
-          const leader = (await jsm.streams.info(streamName(ns))).cluster?.leader;
-          if (leader && leader !== gone) return Date.now() - since;
-        } catch {
-          // no leader yet: the request times out or JetStream says it is unavailable
-        }
-        if (Date.now() - since > 180_000) assert.fail(`JetStream did not elect a leader for the stream in 180 s`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    } finally {
-      await nc.close();
-    }
-  }
+  const jetStreamBack = (since: number, gone: string) =>
+    askJetStream(
+      "a leader for the stream on another node",
+      async (jsm) => {
+        const leader = (await jsm.streams.info(streamName(ns))).cluster?.leader;
+        if (!leader || leader === gone) throw new Error(`the stream's leader is ${leader || "not elected"}`);
+        return Date.now() - since;
+      },
+      { servers: cluster.nodes.filter((n) => n.name !== gone).map((n) => n.url).join(","), requestMs: 1000, withinMs: 180_000 },
+    );
 
   async function killAndReturn(t: TestContext, victim: ClusterNode, what: string): Promise<void> {
     const killedAt = Date.now();

@@ -1,5 +1,6 @@
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { unavailable } from "../errors/errdefs.js";
+import { watchConnection } from "../protocol/connection-status.js";
 import { serviceUpSubject } from "../protocol/service.js";
 import { isNoResponders, isTimeout } from "../protocol/transport-errors.js";
 
@@ -40,22 +41,23 @@ export class RequestResender {
         if (!err) this.wake();
       },
     });
-    void (async () => {
-      for await (const s of nc.status()) {
-        if (s.type === "disconnect") this.connected = false;
-        else if (s.type === "reconnect") {
-          this.connected = true;
-          this.wake();
-        }
+    this.unwatch = watchConnection(nc, (s) => {
+      if (s.type === "disconnect") this.connected = false;
+      else if (s.type === "reconnect") {
+        this.connected = true;
+        this.wake();
       }
-    })().catch(() => {});
+    });
   }
+
+  private readonly unwatch: () => void;
 
   private wake(): void {
     for (const resend of [...this.waiting]) resend();
   }
 
   close(): void {
+    this.unwatch();
     this.announcements.unsubscribe();
   }
 

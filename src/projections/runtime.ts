@@ -1,4 +1,5 @@
 import type { Transaction } from "lmdb";
+import { watchConnection } from "../protocol/connection-status.js";
 import { isJetStreamApiError, JetStreamApiCode } from "../events/jetstream-errors.js";
 import { Limiter } from "../concurrency/limiter.js";
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
@@ -162,23 +163,18 @@ export class ProjectionRuntime {
    * waited ~45 s for missed heartbeats (STACK-NOTES): views stalled that long.
    */
   private watchReconnects(): void {
-    const statuses = this.store.nc.status();
-    this.statuses = statuses;
-    void (async () => {
-      for await (const s of statuses) {
-        if (!this.running) return;
-        if (s.type !== "reconnect") continue;
-        this.log.info("reconnected to NATS: restarting the views' consumers from their checkpoints", { feeds: this.feeds.size });
-        for (const feed of this.feeds.values()) feed.messages?.stop();
-      }
-    })().catch((err) => this.log.warn("status watch ended", { err }));
+    this.unwatchConnection = watchConnection(this.store.nc, (s) => {
+      if (!this.running || s.type !== "reconnect") return;
+      this.log.info("reconnected to NATS: restarting the views' consumers from their checkpoints", { feeds: this.feeds.size });
+      for (const feed of this.feeds.values()) feed.messages?.stop();
+    });
   }
 
-  private statuses?: AsyncIterable<unknown>;
+  private unwatchConnection?: () => void;
 
   async stop(): Promise<void> {
     this.running = false;
-    (this.statuses as { stop?: () => void } | undefined)?.stop?.();
+    this.unwatchConnection?.();
     this.unlisten?.();
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     this.advisories?.unsubscribe();

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { encodeWireMsgpack } from "../events/msgpack.js";
 import type { Logger } from "../observability/logger.js";
+import { watchConnection } from "../protocol/connection-status.js";
 import { serviceUpSubject, type ServiceUp } from "../protocol/service.js";
 
 /**
@@ -14,7 +15,7 @@ import { serviceUpSubject, type ServiceUp } from "../protocol/service.js";
  */
 export class ServiceAnnouncer {
   private readonly instance = randomUUID();
-  private statuses?: AsyncIterable<unknown>;
+  private unwatch?: () => void;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -24,16 +25,13 @@ export class ServiceAnnouncer {
   /** Announces the start, then every reconnect until {@link stop}. */
   start(): void {
     void this.announce("start");
-    const statuses = this.nc.status();
-    this.statuses = statuses;
-    void (async () => {
-      for await (const s of statuses) if (s.type === "reconnect") void this.announce("reconnect");
-    })().catch(() => {});
+    this.unwatch = watchConnection(this.nc, (s) => {
+      if (s.type === "reconnect") void this.announce("reconnect");
+    });
   }
 
   stop(): void {
-    // nats.js's status iterator ends when stopped (its type does not say so).
-    (this.statuses as { stop?: () => void } | undefined)?.stop?.();
+    this.unwatch?.();
   }
 
   private async announce(reason: ServiceUp["reason"]): Promise<void> {

@@ -154,11 +154,13 @@ export class EventsService {
     let blocked = false; // gRPC's own buffer is full: wait for its drain
     const drain = () => {
       blocked = false;
-      while (unread.length > 0 && !blocked) {
-        const next = unread.shift()!;
+      let sent = 0;
+      while (sent < unread.length && !blocked) {
+        const next = unread[sent++]!;
         unreadBytes -= envelopeBytes(next);
         blocked = !call.write(next);
       }
+      unread.splice(0, sent); // once per drain: shift() per event is quadratic in a long backlog
     };
     const send = (envelope: Envelope, fields: Record<string, unknown>) => {
       if (!filter.match(adaptEnvelope({ namespace: envelope.namespace, topic: envelope.topic, event: fields }))) return;
