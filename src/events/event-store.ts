@@ -148,27 +148,43 @@ export class EventStore {
    * processes) — unless the caller's views have read it up to `logRv` > 0:
    * then it existed and was deleted outside purser ({@link logDeleted}).
    */
-  async ensureStream(namespace: string, logRv = 0): Promise<void> {
+  ensureStream(namespace: string, logRv = 0): Promise<void> {
     const name = streamName(namespace);
-    if (this.knownStreams.has(name)) return;
-    if (!(await this.hasStream(namespace))) {
-      if (logRv > 0) throw logDeleted(namespace, logRv);
-      // The count is listed at most once a second (and again at the bound), so creating many namespaces stays linear.
-      const now = Date.now();
-      if (!this.streamCount || now - this.streamCount.at > 1000 || this.streamCount.n >= this.options.maxNamespaces) {
-        this.streamCount = { n: (await this.listNamespaces()).length, at: now };
-      }
-      if (this.streamCount.n >= this.options.maxNamespaces) {
-        throw failedPrecondition(
-          `cannot create namespace ${JSON.stringify(namespace)}: the host has ${this.streamCount.n} namespaces with a log, the most serve --max-namespaces allows`,
-        );
-      }
-      this.streamCount.n++;
+    if (this.knownStreams.has(name)) return Promise.resolve();
+    // One look-up and creation per stream at a time: the first writes into a
+    // new namespace come together (16 at once in a test), and as many
+    // concurrent creations of one R3 stream kept the cluster's meta leader
+    // busy past the API's 5 s ("log unavailable: timeout", once in CI).
+    // Writers of one process share its views, so they share the rv check too.
+    let ensuring = this.ensuring.get(name);
+    if (!ensuring) {
+      ensuring = this.findOrCreateStream(namespace, name, logRv).finally(() => this.ensuring.delete(name));
+      this.ensuring.set(name, ensuring);
     }
+    return ensuring;
+  }
+
+  private readonly ensuring = new Map<string, Promise<void>>();
+
+  private async findOrCreateStream(namespace: string, name: string, logRv: number): Promise<void> {
+    // There already (hasStream records it as known): nothing to create or wait for.
+    if (await this.hasStream(namespace)) return;
+    if (logRv > 0) throw logDeleted(namespace, logRv);
+    // The count is listed at most once a second (and again at the bound), so creating many namespaces stays linear.
+    const now = Date.now();
+    if (!this.streamCount || now - this.streamCount.at > 1000 || this.streamCount.n >= this.options.maxNamespaces) {
+      this.streamCount = { n: (await this.listNamespaces()).length, at: now };
+    }
+    if (this.streamCount.n >= this.options.maxNamespaces) {
+      throw failedPrecondition(
+        `cannot create namespace ${JSON.stringify(namespace)}: the host has ${this.streamCount.n} namespaces with a log, the most serve --max-namespaces allows`,
+      );
+    }
+    this.streamCount.n++;
     const jsm = await this.manager();
     try {
-      // One call: adding a stream that exists with the same configuration
-      // answers its info (a create is then as cheap as any other first write).
+      // Another process may create it meanwhile: adding a stream that exists
+      // with the same configuration answers its info.
       await jsm.streams.add({
         name,
         subjects: streamSubjects(namespace),
